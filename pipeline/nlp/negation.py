@@ -1,0 +1,186 @@
+"""Dutch negation and hedging scope in the style of the ConText algorithm.
+
+A trigger word ("niet", "geen", "nooit", "niemand", ...) opens a scope in its direction
+(forward, backward or both) that runs for a window of tokens and stops early at a terminator
+("maar", "toch", "alleen", ...) or at the end of the sentence. Pseudo-triggers ("niet alleen",
+"geen probleem", "nooit gedacht") contain a trigger word but never open a scope. Hedges
+("misschien", "denk ik", "soms", "een beetje") work the same way and set ``hedged``.
+
+The rules are package data (``rules/context.yaml``) so a researcher can change them without
+touching code. The component marks every theme match in ``doc._.theme_matches`` as negated or
+hedged (a trigger *inside* the matched pattern does not count: the pattern already spelled it out)
+and leaves per-token flags in ``doc._.context_flags`` for the polarity step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from pipeline.nlp.themes import END, HEDGED, NEGATED, START, register_extensions, sentence_bounds
+
+RULES_DIR = Path(__file__).resolve().parent / "rules"
+DEFAULT_RULES = RULES_DIR / "context.yaml"
+
+NEGATED_FLAG = 1
+HEDGED_FLAG = 2
+TRIGGER_FLAG = 4
+
+Direction = Literal["forward", "backward", "both"]
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """A trigger phrase (lower-case words), its kind, direction and window."""
+
+    words: tuple[str, ...]
+    kind: Literal["negation", "hedge", "pseudo", "terminator"]
+    direction: Direction = "both"
+    window: int = 5
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Tokens ``[lo, hi)`` covered by the trigger at ``[trigger_start, trigger_end)``."""
+
+    kind: str
+    trigger_start: int
+    trigger_end: int
+    lo: int
+    hi: int
+
+
+class ContextRules:
+    """Triggers indexed by their first word; longest phrase wins at each position."""
+
+    def __init__(self, triggers: Sequence[Trigger]) -> None:
+        self.by_first: dict[str, list[Trigger]] = {}
+        for trigger in sorted(triggers, key=lambda t: -len(t.words)):
+            self.by_first.setdefault(trigger.words[0], []).append(trigger)
+
+    @classmethod
+    def from_yaml(cls, path: str | Path = DEFAULT_RULES) -> ContextRules:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        window = int(data.get("window", 5))
+        triggers: list[Trigger] = []
+        for kind, key in (("negation", "negation"), ("hedge", "hedges")):
+            for item in data.get(key, []):
+                triggers.append(
+                    Trigger(
+                        tuple(str(item["phrase"]).lower().split()),
+                        kind,  # type: ignore[arg-type]
+                        item.get("direction", "both"),
+                        int(item.get("window", window)),
+                    )
+                )
+        for kind, key in (("pseudo", "pseudo"), ("terminator", "terminators")):
+            for phrase in data.get(key, []):
+                triggers.append(Trigger(tuple(str(phrase).lower().split()), kind))  # type: ignore[arg-type]
+        return cls(triggers)
+
+    def scopes(self, words: Sequence[str], start: int, end: int) -> list[Scope]:
+        """Negation and hedge scopes in the sentence ``words[start:end]``."""
+        found: list[tuple[int, int, Trigger]] = []
+        i = start
+        while i < end:
+            trigger = self._match_at(words, i, end)
+            if trigger is None:
+                i += 1
+                continue
+            found.append((i, i + len(trigger.words), trigger))
+            i += len(trigger.words)
+        if not found:
+            return []
+        stops = {s for s, _, t in found if t.kind == "terminator"}
+        scopes: list[Scope] = []
+        for t_start, t_end, trigger in found:
+            if trigger.kind not in ("negation", "hedge"):
+                continue
+            if trigger.direction in ("forward", "both"):
+                hi = t_end
+                while hi < min(end, t_end + trigger.window) and hi not in stops:
+                    hi += 1
+                if hi > t_end:
+                    scopes.append(Scope(trigger.kind, t_start, t_end, t_end, hi))
+            if trigger.direction in ("backward", "both"):
+                lo = t_start
+                while lo > max(start, t_start - trigger.window) and (lo - 1) not in stops:
+                    lo -= 1
+                if lo < t_start:
+                    scopes.append(Scope(trigger.kind, t_start, t_end, lo, t_start))
+        return scopes
+
+    def _match_at(self, words: Sequence[str], i: int, end: int) -> Trigger | None:
+        for trigger in self.by_first.get(words[i], ()):
+            n = len(trigger.words)
+            if i + n <= end and tuple(words[i : i + n]) == trigger.words:
+                return trigger
+        return None
+
+
+def doc_scopes(rules: ContextRules, doc: Doc) -> list[Scope]:
+    """All scopes of a doc, sentence by sentence."""
+    words = [token.lower_ for token in doc]
+    sent_of, sent_ends, _ = sentence_bounds(doc)
+    scopes: list[Scope] = []
+    i = 0
+    while i < len(words):
+        end = sent_ends[i]
+        scopes.extend(rules.scopes(words, i, end))
+        i = end
+    return scopes
+
+
+def token_flags(scopes: Sequence[Scope], length: int) -> bytes:
+    """One byte per token: negated / hedged / trigger bits."""
+    flags = bytearray(length)
+    for scope in scopes:
+        bit = NEGATED_FLAG if scope.kind == "negation" else HEDGED_FLAG
+        for j in range(scope.lo, scope.hi):
+            flags[j] |= bit
+        if scope.kind == "negation":
+            for j in range(scope.trigger_start, scope.trigger_end):
+                flags[j] |= TRIGGER_FLAG
+    return bytes(flags)
+
+
+def covers(scope: Scope, start: int, end: int) -> bool:
+    """Does ``scope`` reach the span ``[start, end)`` from a trigger outside it?"""
+    inside = start <= scope.trigger_start and scope.trigger_end <= end
+    return not inside and scope.lo < end and start < scope.hi
+
+
+class ContextScope:
+    """spaCy component: sets negated/hedged on theme matches, token flags for polarity."""
+
+    def __init__(self, nlp: Language, name: str, rules: ContextRules) -> None:
+        self.name = name
+        self.rules = rules
+
+    def __call__(self, doc: Doc) -> Doc:
+        records: list[list[Any]] = doc._.theme_matches or []
+        if not records:
+            doc._.context_flags = None
+            return doc
+        scopes = doc_scopes(self.rules, doc)
+        for record in records:
+            start, end = record[START], record[END]
+            record[NEGATED] = any(
+                s.kind == "negation" and covers(s, start, end) for s in scopes
+            )
+            record[HEDGED] = any(s.kind == "hedge" and covers(s, start, end) for s in scopes)
+        doc._.context_flags = token_flags(scopes, len(doc))
+        return doc
+
+
+@Language.factory("kracht_context", default_config={"rules": None})
+def make_context_scope(nlp: Language, name: str, rules: str | None) -> ContextScope:
+    """Negation/hedging scope from a rules YAML (``None``: the packaged Dutch rules)."""
+    register_extensions()
+    return ContextScope(nlp, name, ContextRules.from_yaml(rules or DEFAULT_RULES))
