@@ -25,18 +25,30 @@ app = typer.Typer(
 core.register(app)
 
 # --- registrations: tag ---
+from kracht.commands import tag as tag_commands  # noqa: E402
+
+tag_commands.register(app)
 # --- end: tag ---
 
 # --- registrations: review ---
+from kracht.commands import review  # noqa: E402
+
+review.register(app)
 # --- end: review ---
 
 # --- registrations: train ---
 # --- end: train ---
 
 # --- registrations: flows ---
+from kracht.commands import flows as _flows  # noqa: E402
+
+_flows.register(app)
 # --- end: flows ---
 
 # --- registrations: report ---
+from kracht.commands import report as report_commands  # noqa: E402
+
+report_commands.register(app)
 # --- end: report ---
 
 

@@ -11,7 +11,8 @@ Pattern syntax (one string per pattern, matched per sentence on each token's low
 - ``buurtkamer``: the word exactly; ``eenzaam*``: a prefix (``eenzame`` needs ``eenza*``);
   ``*kamer``: a suffix, for Dutch compound heads (``buurtkamer``, ``wijkkamer``); ``*buurt*``:
   anywhere in the word.
-- ``a|b|c``: alternatives for one token; words separated by spaces must follow each other.
+- ``a|b|c``: alternatives for one token; words separated by spaces must follow each other;
+  `` | `` (with spaces) separates alternatives for the whole pattern (``van ons | onze eigen``).
 - ``...`` lets up to ``window`` tokens (default 4) sit between two words; ``...7`` sets it to 7.
 """
 
@@ -89,8 +90,13 @@ def parse_glob(alt: str) -> Glob:
     return Glob(kind, body.lower())
 
 
+def parse_variants(text: str) -> tuple[tuple[Element, ...], ...]:
+    """Parse a pattern with whole-pattern alternatives (`` | ``) into element sequences."""
+    return tuple(parse_pattern(part) for part in re.split(r"\s+\|\s+", text.strip()))
+
+
 def parse_pattern(text: str) -> tuple[Element, ...]:
-    """Parse one codebook pattern string into elements; ``ValueError`` explains what is wrong."""
+    """Parse one pattern sequence into elements; ``ValueError`` explains what is wrong."""
     elements: list[Element] = []
     gap = 0
     for part in text.split():
@@ -135,12 +141,12 @@ class Pattern(_Strict):
     @field_validator("match")
     @classmethod
     def _compiles(cls, value: str) -> str:
-        parse_pattern(value)
+        parse_variants(value)
         return value
 
     @cached_property
-    def elements(self) -> tuple[Element, ...]:
-        return parse_pattern(self.match)
+    def variants(self) -> tuple[tuple[Element, ...], ...]:
+        return parse_variants(self.match)
 
 
 class Code(_Strict):
@@ -157,6 +163,9 @@ class Code(_Strict):
     aliases: list[str] = Field(default_factory=list)
     default_valence: Polarity | None = Field(
         default=None, description="polarity of a bare mention (eenzaamheid: negative)"
+    )
+    plain_valence: Polarity = Field(
+        default="positive", description="polarity of a mention without any cue at all"
     )
     patterns: list[Pattern] = Field(default_factory=list)
     block: list[str] = Field(
@@ -189,7 +198,7 @@ class Code(_Strict):
     @classmethod
     def _block_compiles(cls, value: list[str]) -> list[str]:
         for item in value:
-            parse_pattern(item)
+            parse_variants(item)
         return value
 
 

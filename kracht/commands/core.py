@@ -126,18 +126,22 @@ def code(
 def run(
     paths: Annotated[list[Path], typer.Argument(help="files or folders with stories")],
     home: HomeOption = None,
+    runner: Annotated[
+        str, typer.Option("--runner", help="where per-document tasks run: local | dask")
+    ] = "local",
+    dask_address: Annotated[
+        str | None,
+        typer.Option("--dask-address", help="existing Dask scheduler (default: 2 local workers)"),
+    ] = None,
 ) -> None:
-    """The main job: ingest, segment, code and report."""
+    """The main job: ingest, segment, code, push for review (if configured) and report.
+
+    Runs as the Prefect flow `main` on a temporary local server (nothing to set up).
+    """
+    from kracht.commands.flows import run_main
+
     settings = settings_for(home)
-    store = Store.from_settings(settings)
-    result = jobs.main(paths, settings, store)
-    print_ingest_summary(result.ingest)
-    console.print(
-        f"coded {result.coding.segments_coded} segments, {result.coding.tags_written} tags"
-    )
-    for name, path in result.reports.items():
-        console.print(f"{name} report: {path.resolve()}", highlight=False)
-    raise typer.Exit(1 if result.ingest.failed else 0)
+    raise typer.Exit(run_main(paths, settings, runner, dask_address))
 
 
 def status(home: HomeOption = None) -> None:

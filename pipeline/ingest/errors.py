@@ -39,3 +39,15 @@ class CorruptFile(IngestError):
 
 class NoConsent(IngestError):
     error_class = "no_consent"
+
+
+class EncryptedFile(IngestError):
+    error_class = "encrypted"
+
+
+class NoTextLayer(IngestError):
+    error_class = "no_text_layer"
+
+
+class NoTextColumn(IngestError):
+    error_class = "no_text_column"

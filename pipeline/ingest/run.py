@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from pipeline.config import Settings
+from pipeline.ingest.archive import ArchiveProblem, expand_archive, is_archive
 from pipeline.ingest.errors import IngestError, NoConsent, TooLarge, UnsupportedFormat
 from pipeline.ingest.manifest import FileMeta, ManifestError, ManifestIndex, is_metadata_file
 from pipeline.ingest.readers import RawDocument, reader_for, supported_extensions
@@ -75,7 +76,7 @@ def discover(paths: Iterable[Path | str], summary: IngestSummary, store: Store) 
         if path.is_dir():
             files = sorted(p for p in path.rglob("*") if p.is_file() and not _hidden(p, path))
             found = [p for p in files if not is_metadata_file(p)]
-            usable = [p for p in found if p.suffix.lower() in supported]
+            usable = [p for p in found if p.suffix.lower() in supported or is_archive(p)]
             if not usable:
                 _quarantine(
                     store, summary, str(path),
@@ -83,6 +84,9 @@ def discover(paths: Iterable[Path | str], summary: IngestSummary, store: Store) 
                     "unsupported", None,
                 )
             for p in found:
+                if is_archive(p):
+                    yield from _archive_sources(p, supported, summary, store)
+                    continue
                 if p.suffix.lower() not in supported:
                     _quarantine(
                         store, summary, str(p),
@@ -90,8 +94,22 @@ def discover(paths: Iterable[Path | str], summary: IngestSummary, store: Store) 
                     )
                     continue
                 yield _file_source(p)
+        elif is_archive(path):
+            yield from _archive_sources(path, supported, summary, store)
         else:
             yield _file_source(path)
+
+
+# --- zip archives (pipeline/ingest/archive.py): members become Sources `a.zip!member.docx` ---
+def _archive_sources(
+    path: Path, supported: set[str], summary: IngestSummary, store: Store
+) -> Iterator[Source]:
+    for item in expand_archive(path, supported, is_metadata_file):
+        if isinstance(item, ArchiveProblem):
+            _quarantine(store, summary, item.display, item.reason, item.error_class, None)
+        else:
+            yield Source(item.display, item.path, item.size, item.load)
+# --- end of zip archives ---------------------------------------------------------------------
 
 
 def _hidden(path: Path, root: Path) -> bool:

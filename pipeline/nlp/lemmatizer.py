@@ -30,7 +30,6 @@ read from ``../shared``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -38,13 +37,18 @@ import simplemma
 from spacy.language import Language
 from spacy.tokens import Doc, Token
 
-#: POS whose lemma is the form itself in UD Dutch (case kept).
-_KEEP_FORM_POS = frozenset({"PUNCT", "SYM", "PROPN", "X", "SPACE"})
+#: POS whose lemma is the form itself in UD Dutch.
+_KEEP_FORM_POS = frozenset({"PUNCT", "SYM", "SPACE"})
+#: Names and foreign words: the form (case kept) unless two sources agree on another lemma.
+_NAME_POS = frozenset({"PROPN", "X"})
 #: POS for which simplemma's answer is used even if the rule tables disagree (the rule
 #: suffix tables mangle numerals: ``vier`` -> ``vi``).
 _SIMPLEMMA_ONLY_POS = frozenset({"NUM"})
 _RULE_TABLES = ["lemma_lookup", "lemma_rules", "lemma_exc", "lemma_index"]
 _SENT_END = frozenset({".", "!", "?", "…", ":"})
+_MID_PUNCT = frozenset({",", ";", "/", "&"})
+#: Open classes whose lemmas keep a capital of the form (``Nederlands``, ``WK``).
+_CASED_POS = frozenset({"NOUN", "ADJ", "NUM"})
 
 
 @lru_cache(maxsize=200_000)
@@ -76,12 +80,26 @@ def simplemma_known(lower: str) -> bool:
         return False
 
 
+@lru_cache(maxsize=1)
+def rule_lookups() -> Any:
+    """spaCy's Dutch rule-lemmatizer tables from the installed spacy-lookups-data.
+
+    Loaded once per process (about 3 s) and shared by every pipeline instance.
+    """
+    from spacy.lookups import load_lookups
+
+    return load_lookups("nl", _RULE_TABLES)
+
+
 def _sentence_initial(token: Token) -> bool:
+    """Whether the token's capital may be only position: first of its sentence, or after
+    sentence-final or opening punctuation (quotes, dashes, colons)."""
     if token.i == 0:
         return True
     if token.doc.has_annotation("SENT_START") and token.is_sent_start:
         return True
-    return token.nbor(-1).text in _SENT_END
+    prev = token.nbor(-1)
+    return prev.text in _SENT_END or (prev.is_punct and prev.text not in _MID_PUNCT)
 
 
 def blank_lemma(token: Token) -> str:
@@ -95,6 +113,25 @@ def blank_lemma(token: Token) -> str:
     if lemma == lower and text[:1].isupper() and not _sentence_initial(token):
         return text
     return lemma
+
+
+def transfer_case(form: str, lemma: str, sentence_initial: bool) -> str:
+    """Give a lowercase ``lemma`` the capitals of ``form`` over their common prefix.
+
+    UD Dutch lemmas keep the case of capitalised words (``Nederlandse`` -> ``Nederlands``,
+    ``WK`` -> ``WK``), but not of a sentence's first word, whose capital is only position:
+    there case is kept only for words with capitals beyond the first letter (acronyms).
+    """
+    if form.islower() or not form[:1].isalpha():
+        return lemma
+    if sentence_initial and form[1:] == form[1:].lower():
+        return lemma
+    chars = list(lemma)
+    for i, (f, c) in enumerate(zip(form, lemma, strict=False)):
+        if f.lower() != c:
+            break
+        chars[i] = f
+    return "".join(chars)
 
 
 class SimplemmaLemmatizer:
@@ -133,6 +170,7 @@ class CombinedLemmatizer:
         self.join_particles = join_particles
         self._vocab = nlp.vocab
         self._rule: Any = None  # spaCy DutchLemmatizer in rule mode, built on first use
+        self._verbs: frozenset[str] | None = None
 
     # -- sources -------------------------------------------------------------------------
     @property
@@ -143,10 +181,9 @@ class CombinedLemmatizer:
         """
         if self._rule is None:
             from spacy.lang.nl.lemmatizer import DutchLemmatizer
-            from spacy.lookups import load_lookups
 
             rule = DutchLemmatizer(self._vocab, None, name=f"{self.name}_rule", mode="rule")
-            rule.initialize(lookups=load_lookups("nl", _RULE_TABLES))
+            rule.initialize(lookups=rule_lookups())
             self._rule = rule
         return self._rule
 
@@ -157,51 +194,73 @@ class CombinedLemmatizer:
         forms = self.rule_lemmatizer.rule_lemmatize(token)
         return forms[0] if forms else token.text.lower()
 
+    @property
+    def known_verbs(self) -> frozenset[str]:
+        """Verb lemmas of the rule tables: the check that a particle + verb is a real verb."""
+        if self._verbs is None:
+            index = self.rule_lemmatizer.lookups.get_table("lemma_index", {})
+            self._verbs = frozenset(index.get("verb", ()))
+        return self._verbs
+
     # -- combination ---------------------------------------------------------------------
     def combine(self, token: Token, edit_tree: str) -> str:
-        """The lemma for ``token`` given the edit-tree lemmatizer's prediction."""
+        """The lemma for ``token`` given the edit-tree lemmatizer's prediction.
+
+        Order of trust, measured on held-out Alpino dev (MODEL_CARD.md):
+
+        1. punctuation, symbols and whitespace keep their form;
+        2. names (PROPN, X) keep their form unless simplemma and the edit-tree agree on
+           another lemma (``Italianen`` -> ``Italiaan``);
+        3. numerals take simplemma's lemma (the rule suffixes mangle them: ``vier`` -> ``vi``);
+        4. otherwise simplemma when it changes the word; the POS-driven rule lemma when
+           simplemma knows the word but leaves it unchanged (POS-ambiguous forms); the
+           edit-tree for words simplemma does not know;
+        5. the rule and edit-tree lemmas, when they agree, overrule that choice;
+        6. a separable particle attached as ``compound:prt`` is prefixed to the verb when the
+           result is a known verb (``spoorde ... aan`` -> ``aansporen``).
+        """
         text = token.text
         pos = token.pos_
         if not text.strip() or pos in _KEEP_FORM_POS:
             return text
         lower = text.lower()
         sm = simplemma_lemma(lower)
+        tree = edit_tree.lower() or lower
+        if pos in _NAME_POS:
+            return edit_tree if tree == sm and sm != lower else text
         if pos in _SIMPLEMMA_ONLY_POS:
-            lemma = sm
-        elif sm != lower:
+            return transfer_case(text, sm, _sentence_initial(token))
+        rule = self.rule_lemma(token)
+        if sm != lower:
             lemma = sm
         elif simplemma_known(lower):
-            rule = self.rule_lemma(token)
             lemma = rule
         else:
-            rule = self.rule_lemma(token)
-            lemma = rule if rule != lower else (edit_tree.lower() or lower)
+            lemma = tree
+        if tree == rule:
+            lemma = tree
         if self.join_particles and pos in ("VERB", "AUX"):
             lemma = self._with_particle(token, lemma)
-        return lemma
+        if pos not in _CASED_POS:
+            return lemma
+        return transfer_case(text, lemma, _sentence_initial(token))
 
-    @staticmethod
-    def _with_particle(token: Token, lemma: str) -> str:
+    def _with_particle(self, token: Token, lemma: str) -> str:
         if not token.doc.has_annotation("DEP"):
             return lemma
         for child in token.children:
             if child.dep_ == "compound:prt":
                 particle = child.text.lower()
-                if not lemma.startswith(particle):
-                    return particle + lemma
+                joined = particle + lemma
+                if not lemma.startswith(particle) and (
+                        simplemma_known(joined) or joined in self.known_verbs):
+                    return joined
         return lemma
 
     def __call__(self, doc: Doc) -> Doc:
         for token in doc:
             token.lemma_ = self.combine(token, token.lemma_)
         return doc
-
-    # spaCy serialisation hooks: the component has no weights or tables of its own.
-    def to_disk(self, path: Any, *, exclude: Sequence[str] = ()) -> None:  # noqa: D102
-        return None
-
-    def from_disk(self, path: Any, *, exclude: Sequence[str] = ()) -> CombinedLemmatizer:  # noqa: D102
-        return self
 
 
 @Language.factory(

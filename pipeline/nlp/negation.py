@@ -14,7 +14,7 @@ and leaves per-token flags in ``doc._.context_flags`` for the polarity step.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -23,7 +23,15 @@ import yaml
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from pipeline.nlp.themes import END, HEDGED, NEGATED, START, register_extensions, sentence_bounds
+from pipeline.nlp.themes import (
+    END,
+    HEDGED,
+    NEGATED,
+    SENT,
+    START,
+    doc_view,
+    register_extensions,
+)
 
 RULES_DIR = Path(__file__).resolve().parent / "rules"
 DEFAULT_RULES = RULES_DIR / "context.yaml"
@@ -57,12 +65,24 @@ class Scope:
 
 
 class ContextRules:
-    """Triggers indexed by their first word; longest phrase wins at each position."""
+    """Triggers indexed by their first word; longest phrase wins at each position.
 
-    def __init__(self, triggers: Sequence[Trigger]) -> None:
-        self.by_first: dict[str, list[Trigger]] = {}
+    Words are compared through ``key``: plain strings by default, spaCy's string hashes in the
+    component (``doc.to_array(LOWER)`` then needs no ``Token`` objects and no strings).
+    """
+
+    def __init__(
+        self, triggers: Sequence[Trigger], key: Callable[[str], Hashable] = str
+    ) -> None:
+        self.triggers = list(triggers)
+        self.by_first: dict[Hashable, list[tuple[tuple[Hashable, ...], Trigger]]] = {}
         for trigger in sorted(triggers, key=lambda t: -len(t.words)):
-            self.by_first.setdefault(trigger.words[0], []).append(trigger)
+            keys = tuple(key(word) for word in trigger.words)
+            self.by_first.setdefault(keys[0], []).append((keys, trigger))
+
+    def keyed(self, key: Callable[[str], Hashable]) -> ContextRules:
+        """The same rules comparing words through another ``key``."""
+        return ContextRules(self.triggers, key)
 
     @classmethod
     def from_yaml(cls, path: str | Path = DEFAULT_RULES) -> ContextRules:
@@ -84,7 +104,7 @@ class ContextRules:
                 triggers.append(Trigger(tuple(str(phrase).lower().split()), kind))  # type: ignore[arg-type]
         return cls(triggers)
 
-    def scopes(self, words: Sequence[str], start: int, end: int) -> list[Scope]:
+    def scopes(self, words: Sequence[Hashable], start: int, end: int) -> list[Scope]:
         """Negation and hedge scopes in the sentence ``words[start:end]``."""
         found: list[tuple[int, int, Trigger]] = []
         i = start
@@ -116,23 +136,25 @@ class ContextRules:
                     scopes.append(Scope(trigger.kind, t_start, t_end, lo, t_start))
         return scopes
 
-    def _match_at(self, words: Sequence[str], i: int, end: int) -> Trigger | None:
-        for trigger in self.by_first.get(words[i], ()):
-            n = len(trigger.words)
-            if i + n <= end and tuple(words[i : i + n]) == trigger.words:
+    def _match_at(self, words: Sequence[Hashable], i: int, end: int) -> Trigger | None:
+        for keys, trigger in self.by_first.get(words[i], ()):
+            n = len(keys)
+            if i + n <= end and (n == 1 or tuple(words[i : i + n]) == keys):
                 return trigger
         return None
 
 
-def doc_scopes(rules: ContextRules, doc: Doc) -> list[Scope]:
-    """All scopes of a doc, sentence by sentence."""
-    words = [token.lower_ for token in doc]
-    sent_of, sent_ends, _ = sentence_bounds(doc)
+def doc_scopes(rules: ContextRules, doc: Doc, sentences: Iterable[int] | None = None
+               ) -> list[Scope]:
+    """Scopes in the doc's sentences (all, or those whose index is in ``sentences``)."""
+    words, sent_of, sent_ends = doc_view(doc)
+    wanted = None if sentences is None else set(sentences)
     scopes: list[Scope] = []
     i = 0
     while i < len(words):
         end = sent_ends[i]
-        scopes.extend(rules.scopes(words, i, end))
+        if wanted is None or sent_of[i] in wanted:
+            scopes.extend(rules.scopes(words, i, end))
         i = end
     return scopes
 
@@ -161,14 +183,14 @@ class ContextScope:
 
     def __init__(self, nlp: Language, name: str, rules: ContextRules) -> None:
         self.name = name
-        self.rules = rules
+        self.rules = rules.keyed(nlp.vocab.strings.__getitem__)
 
     def __call__(self, doc: Doc) -> Doc:
         records: list[list[Any]] = doc._.theme_matches or []
         if not records:
             doc._.context_flags = None
             return doc
-        scopes = doc_scopes(self.rules, doc)
+        scopes = doc_scopes(self.rules, doc, {record[SENT] for record in records})
         for record in records:
             start, end = record[START], record[END]
             record[NEGATED] = any(

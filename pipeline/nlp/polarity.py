@@ -4,7 +4,7 @@
 ``mixed``: both; ``neutral``: present without valence. The decision, per match:
 
 1. The codebook pattern may carry its own valence (``minder eenzaam`` → positive), or the code a
-   default for bare mentions (``eenzaamheid``: negative).
+   default for bare mentions (``eenzaamheid``: negative; a default is weaker than a cue).
 2. A negation scope over the match turns it around: "niet serieus genomen" → negative for
    ``gezien_en_gewaardeerd``; "niet eenzaam" → positive for ``eenzaamheid``.
 3. Without a hint, the valence lexicon (``rules/valence.yaml``) in the same sentence decides,
@@ -17,7 +17,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +29,15 @@ from pipeline.codebook import load_codebook
 from pipeline.nlp.negation import NEGATED_FLAG, TRIGGER_FLAG
 from pipeline.nlp.themes import (
     CODE,
+    CUED,
     END,
     HINT,
     NEGATED,
     POLARITY,
     START,
+    doc_view,
     register_extensions,
-    sentence_bounds,
+    sentence_span,
 )
 
 RULES_DIR = Path(__file__).resolve().parent / "rules"
@@ -64,16 +66,24 @@ class WordSet:
 
 
 class PhraseSet:
-    """Single words and multi-word phrases; ``positions`` finds where they start in a doc."""
+    """Single words and multi-word phrases; ``positions`` finds where they start."""
 
-    def __init__(self, phrases: Iterable[str]) -> None:
-        self.phrases = [tuple(str(p).lower().split()) for p in phrases]
+    def __init__(self, phrases: Iterable[str], key: Callable[[str], Hashable] = str) -> None:
+        self.phrases = [str(p).lower() for p in phrases]
+        self.by_first: dict[Hashable, list[tuple[Hashable, ...]]] = {}
+        for phrase in self.phrases:
+            keys = tuple(key(word) for word in phrase.split())
+            self.by_first.setdefault(keys[0], []).append(keys)
 
-    def positions(self, words: Sequence[str]) -> list[int]:
+    def positions(self, words: Sequence[Hashable], start: int = 0, end: int | None = None
+                  ) -> list[int]:
+        """Where a phrase starts in ``words[start:end]`` (``words`` compared through ``key``)."""
+        stop = len(words) if end is None else end
+        by_first = self.by_first
         found = []
-        for i in range(len(words)):
-            for phrase in self.phrases:
-                if tuple(words[i : i + len(phrase)]) == phrase:
+        for i in range(start, stop):
+            for keys in by_first.get(words[i], ()):
+                if len(keys) == 1 or tuple(words[i : i + len(keys)]) == keys:
                     found.append(i)
                     break
         return found
@@ -82,24 +92,29 @@ class PhraseSet:
 class Lexicon:
     """The valence lexicon: positive and negative words, change markers and neutral cues."""
 
-    def __init__(self, data: dict[str, Any]) -> None:
+    def __init__(self, data: dict[str, Any], key: Callable[[str], Hashable] = str) -> None:
+        self.data = data
         self.positive = WordSet(data.get("positive", []))
         self.negative = WordSet(data.get("negative", []))
         change = data.get("change", {})
-        self.before = PhraseSet(change.get("before", []))
-        self.after = PhraseSet(change.get("after", []))
-        self.neutral = PhraseSet(data.get("neutral", []))
+        self.before = PhraseSet(change.get("before", []), key)
+        self.after = PhraseSet(change.get("after", []), key)
+        self.neutral = PhraseSet(data.get("neutral", []), key)
+
+    def keyed(self, key: Callable[[str], Hashable]) -> Lexicon:
+        """The same lexicon with phrases compared through another ``key``."""
+        return Lexicon(self.data, key)
 
     @classmethod
     def from_yaml(cls, path: str | Path = DEFAULT_LEXICON) -> Lexicon:
         return cls(yaml.safe_load(Path(path).read_text(encoding="utf-8")))
 
-    def valence(self, word: str, negated: bool) -> int:
-        score = 1 if word in self.positive else -1 if word in self.negative else 0
-        return -score if negated else score
+    def valence(self, word: str) -> int:
+        """+1 positive, -1 negative, 0 neither."""
+        return 1 if word in self.positive else -1 if word in self.negative else 0
 
 
-def change_point(lexicon: Lexicon, words: Sequence[str]) -> int | None:
+def change_point(lexicon: Lexicon, words: Sequence[Hashable]) -> int | None:
     """Token index of the "now" in a before/now story, or ``None`` when there is none."""
     befores = lexicon.before.positions(words)
     if not befores:
@@ -112,79 +127,87 @@ def change_point(lexicon: Lexicon, words: Sequence[str]) -> int | None:
 
 
 class PolarityTagger:
-    """spaCy component: writes ``polarity`` on every theme match record."""
+    """spaCy component: writes ``polarity`` (and whether a cue decided it) on every match."""
 
     def __init__(
-        self, nlp: Language, name: str, lexicon: Lexicon, problem_codes: frozenset[str]
+        self,
+        nlp: Language,
+        name: str,
+        lexicon: Lexicon,
+        problem_codes: frozenset[str],
+        plain: dict[str, str] | None = None,
+        defaults: dict[str, str] | None = None,
     ) -> None:
         self.name = name
-        self.lexicon = lexicon
+        self.lexicon = lexicon.keyed(nlp.vocab.strings.__getitem__)
         self.problem_codes = problem_codes
+        self.plain = plain or {}
+        self.defaults = defaults or {}
+        self._valence: dict[int, int] = {}
 
     def __call__(self, doc: Doc) -> Doc:
         records: list[list[Any]] = doc._.theme_matches or []
         if not records:
             return doc
-        words = [token.lower_ for token in doc]
+        words, sent_of, sent_ends = doc_view(doc)
         flags = doc._.context_flags or bytes(len(doc))
-        sent_of, sent_ends, _ = sentence_bounds(doc)
         turn = change_point(self.lexicon, words)
+        strings = doc.vocab.strings
         for record in records:
-            record[POLARITY] = self._polarity(record, words, flags, sent_of, sent_ends, turn)
+            polarity, cued = self._polarity(strings, record, words, flags, sent_of, sent_ends)
+            if turn is not None and polarity == "negative" and record[START] < turn:
+                polarity = "mixed" if record[CODE] in self.problem_codes else "positive"
+            record[POLARITY], record[CUED] = polarity, cued
+        doc._.theme_view = None  # last reader: the doc need not carry it any further
         return doc
 
     def _polarity(
         self,
+        strings: Any,
         record: list[Any],
-        words: Sequence[str],
+        words: Sequence[int],
         flags: bytes,
         sent_of: Sequence[int],
         sent_ends: Sequence[int],
-        turn: int | None,
-    ) -> str:
+    ) -> tuple[str, bool]:
+        """The match's polarity and whether a cue (pattern, negation, lexicon) decided it."""
         start, end = record[START], record[END]
         hint = record[HINT]
+        default = self.defaults.get(record[CODE])
         if record[NEGATED]:
-            polarity = FLIP[hint or "positive"]
-        elif hint:
-            polarity = hint
-        else:
-            polarity = self._from_context(start, end, words, flags, sent_of, sent_ends)
-        if turn is not None and polarity == "negative" and start < turn:
-            polarity = "mixed" if record[CODE] in self.problem_codes else "positive"
-        return polarity
-
-    def _from_context(
-        self,
-        start: int,
-        end: int,
-        words: Sequence[str],
-        flags: bytes,
-        sent_of: Sequence[int],
-        sent_ends: Sequence[int],
-    ) -> str:
-        sent = sent_of[start]
-        lo = start
-        while lo > 0 and sent_of[lo - 1] == sent:
-            lo -= 1
-        hi = sent_ends[start]
+            return FLIP[hint or default or "positive"], True
+        if hint:
+            return hint, True
+        if default:
+            return default, False
+        lo, hi = sentence_span(sent_of, sent_ends, start)
         score = 0
+        cache = self._valence
         for j in range(lo, hi):
             if start <= j < end or flags[j] & TRIGGER_FLAG:
                 continue
-            score += self.lexicon.valence(words[j], bool(flags[j] & NEGATED_FLAG))
-        if score > 0:
-            return "positive"
-        if score < 0:
-            return "negative"
-        if self.lexicon.neutral.positions(words[lo:hi]):
-            return "neutral"
-        return "positive"
+            value = cache.get(words[j])
+            if value is None:
+                value = cache[words[j]] = self.lexicon.valence(strings[words[j]])
+                if len(cache) > 100_000:
+                    cache.clear()
+            score += -value if flags[j] & NEGATED_FLAG else value
+        if score:
+            return ("positive" if score > 0 else "negative"), True
+        if self.lexicon.neutral.positions(words, lo, hi):
+            return "neutral", False
+        return self.plain.get(record[CODE], "positive"), False
 
 
-def combine(polarities: Iterable[str]) -> str:
-    """One polarity for a code from the polarities of its evidence in one segment."""
-    seen = set(polarities)
+def combine(polarities: Iterable[tuple[str, bool]]) -> str:
+    """One polarity for a code from ``(polarity, cued)`` of its evidence in one segment.
+
+    Cued evidence outvotes uncued defaults; explicit positive and negative cues together (or a
+    before/now story) make ``mixed``.
+    """
+    items = list(polarities)
+    cued = {polarity for polarity, was_cued in items if was_cued}
+    seen = cued or {polarity for polarity, _ in items}
     if "mixed" in seen or {"positive", "negative"} <= seen:
         return "mixed"
     for polarity in ("negative", "positive"):
@@ -203,4 +226,8 @@ def make_polarity(
     register_extensions()
     book = load_codebook(codebook or DEFAULT_CODEBOOK)
     problems = frozenset(code.id for code in book.codes if code.default_valence == "negative")
-    return PolarityTagger(nlp, name, Lexicon.from_yaml(lexicon or DEFAULT_LEXICON), problems)
+    plain = {code.id: code.plain_valence for code in book.codes}
+    defaults = {code.id: code.default_valence for code in book.codes if code.default_valence}
+    return PolarityTagger(
+        nlp, name, Lexicon.from_yaml(lexicon or DEFAULT_LEXICON), problems, plain, defaults
+    )

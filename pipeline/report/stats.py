@@ -175,9 +175,10 @@ def build_report_data(
         groups.append(GroupStats(group.id, group.label, getattr(group, "description", ""), themes))
 
     codes_present = [t.code for g in groups for t in g.themes if t.segments > 0]
-    sets = coded.groupby("segment_id")["code"].agg(set)
-    matrix = [[int(sum(1 for s in sets if a in s and b in s)) for b in codes_present]
-              for a in codes_present]
+    pairs: Counter[tuple[str, str]] = Counter()
+    for codes in coded.groupby("segment_id")["code"].agg(set):
+        pairs.update((a, b) for a in codes for b in codes)
+    matrix = [[pairs[(a, b)] for b in codes_present] for a in codes_present]
 
     if collection:
         wide = frame(store, None, neighbourhood, start, end, include_uncoded=True)

@@ -6,6 +6,8 @@ and edit-tree lemma are given by hand, so each rule of the combination is checke
 
 from __future__ import annotations
 
+from functools import cache
+
 import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
@@ -14,15 +16,27 @@ from pipeline.nlp import lemmatizer as lem
 from pipeline.nlp.ud_eval import strip_lemma
 
 
+@cache
+def _blank() -> Language:
+    """One blank fallback pipeline for the module (building spaCy pipelines is slow-ish)."""
+    return lem.blank_pipeline()
+
+
+@cache
+def _with_combined() -> Language:
+    nlp = spacy.blank("nl")
+    nlp.add_pipe("kracht_combined_lemmatizer")
+    return nlp
+
+
 def _blank_lemmas(text: str) -> dict[str, str]:
-    nlp = lem.blank_pipeline()
-    return {t.text: t.lemma_ for t in nlp(text)}
+    return {t.text: t.lemma_ for t in _blank()(text)}
 
 
 def _combined(words: list[str], pos: list[str], *, heads: list[int] | None = None,
               deps: list[str] | None = None, edit_tree: list[str] | None = None) -> list[str]:
-    nlp: Language = spacy.blank("nl")
-    component = nlp.add_pipe("kracht_combined_lemmatizer")
+    nlp = _with_combined()
+    component = nlp.get_pipe("kracht_combined_lemmatizer")
     doc = Doc(nlp.vocab, words=words, pos=pos, heads=heads, deps=deps,
               lemmas=edit_tree or list(words))
     return [t.lemma_ for t in component(doc)]
@@ -40,7 +54,7 @@ def test_blank_resident_sentences() -> None:
 
 
 def test_blank_survives_emoji_and_whitespace() -> None:
-    nlp = lem.blank_pipeline()
+    nlp = _blank()
     doc = nlp("Super buurt 😀🇳🇱  \n\n  echt waar!! \t #trots")
     assert [t.text for t in doc if t.is_space] == [t.lemma_ for t in doc if t.is_space]
     assert "😀" in [t.lemma_ for t in doc]
@@ -52,7 +66,7 @@ def test_blank_keeps_case_of_names_but_not_sentence_starts() -> None:
     lemmas = _blank_lemmas("Gisteren ging ik naar Amsterdam.")
     assert lemmas["Amsterdam"] == "Amsterdam"
     assert lemmas["Gisteren"] == "gisteren"
-    assert lem.blank_pipeline()("Buren hielpen.")[0].lemma_ == "buur"
+    assert _blank()("Buren hielpen.")[0].lemma_ == "buur"
 
 
 def test_simplemma_cache_is_per_lowercase_form_and_strips_underscores() -> None:
@@ -108,3 +122,26 @@ def test_combined_joins_separable_particles() -> None:
 def test_combined_without_parse_or_whitespace_does_not_crash() -> None:
     out = _combined(["ik", "durfde", " ", "het", "niet"], ["PRON", "VERB", "SPACE", "PRON", "ADV"])
     assert out == ["ik", "durven", " ", "het", "niet"]
+
+
+def test_combined_case_follows_ud_conventions() -> None:
+    # Capitalised adjectives and acronyms keep their capitals mid-sentence...
+    out = _combined(["de", "Nederlandse", "WK", "zijn", "leuk"],
+                    ["DET", "ADJ", "NOUN", "AUX", "ADJ"])
+    assert out == ["de", "Nederlands", "WK", "zijn", "leuk"]
+    # ...but a sentence-initial capital is only position.
+    assert _combined(["Buren", "hielpen"], ["NOUN", "VERB"]) == ["buur", "helpen"]
+    assert _combined(["Wij", "hielpen"], ["PRON", "VERB"]) == ["wij", "helpen"]
+
+
+def test_combined_names_keep_form_unless_sources_agree() -> None:
+    out = _combined(["de", "Italianen", "en", "Jansen"], ["DET", "PROPN", "CCONJ", "PROPN"],
+                    edit_tree=["de", "Italiaan", "en", "Jans"])
+    assert out == ["de", "Italiaan", "en", "Jansen"]
+
+
+def test_transfer_case() -> None:
+    assert lem.transfer_case("FARC-rebellen", "farc-rebel", False) == "FARC-rebel"
+    assert lem.transfer_case("Nederlandse", "nederlands", True) == "nederlands"
+    assert lem.transfer_case("WK", "wk", True) == "WK"
+    assert lem.transfer_case("😀", "😀", False) == "😀"

@@ -1,0 +1,1 @@
+"""Benchmarks: one script per measure, each printing ratios against a baseline measured in the same run."""

@@ -1,0 +1,67 @@
+"""The ``pull_review`` flow: bring reviewers' annotations from Label Studio into the store.
+
+One task calls :func:`annotation.pull.pull` (the code behind ``kracht review pull``) with retries
+and exponential backoff; annotations are upserted by their Label Studio id, so a retry or a
+re-run never loses or doubles one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from flows.common import flow_record, load_settings, resources, short_error, snapshot
+from flows.review import (
+    DEFAULT_RETRIES,
+    DEFAULT_RETRY_DELAY,
+    ReviewFailed,
+    ReviewUnavailable,
+    as_counts,
+    backoff,
+    call_supported,
+    require_label_studio,
+    retry_unless_unavailable,
+    review_function,
+)
+
+
+@task(name="pull-from-label-studio", cache_policy=NO_CACHE,
+      retry_condition_fn=retry_unless_unavailable)
+def pull_annotations(home: str | None) -> dict[str, Any]:
+    settings = load_settings(home)
+    require_label_studio(settings)
+    pull = review_function("pull", "pull")
+    store = resources(snapshot(settings)).store
+    return as_counts(call_supported(pull, store, settings))
+
+
+@flow(name="pull_review", log_prints=False)
+def pull_review_flow(
+    home: str | None = None,
+    collection: str | None = None,
+    retries: int = DEFAULT_RETRIES,
+    retry_delay: float = DEFAULT_RETRY_DELAY,
+) -> dict[str, Any]:
+    """Pull annotations (upsert by Label Studio id; cancelled ones dropped).
+
+    ``collection`` only labels the run (schedules per collection); Label Studio holds one project.
+    """
+    settings = load_settings(home)
+    store = resources(snapshot(settings)).store
+    params = {"collection": collection, "ls_url": settings.ls_url, "retries": retries}
+    with flow_record(store, "pull_review", params) as rec:
+        step = pull_annotations.with_options(
+            retries=retries, retry_delay_seconds=backoff(retries, retry_delay)
+        )
+        try:
+            rec.counts = step(home)
+        except ReviewUnavailable:
+            raise
+        except Exception as exc:
+            raise ReviewFailed(
+                f"Label Studio pull from {settings.ls_url} failed after {retries + 1} attempts: "
+                f"{short_error(exc)}"
+            ) from exc
+    return rec.counts

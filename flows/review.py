@@ -1,0 +1,90 @@
+"""Shared pieces of the Label Studio flows: retry policy, clear errors, summaries as counts.
+
+Label Studio is the one network dependency, so its tasks retry with exponential backoff. Push
+and pull are idempotent (tasks keyed by segment, annotations upserted by their Label Studio id),
+so a retry or a re-run never duplicates anything. Retrying cannot fix a missing module or a
+missing URL, so those fail at once with a message that says what to do.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from typing import Any
+
+from pipeline.config import Settings
+
+DEFAULT_RETRIES = 3
+DEFAULT_RETRY_DELAY = 2.0
+
+
+class ReviewUnavailable(RuntimeError):
+    """Label Studio is not configured or its client code is missing: retrying will not help."""
+
+
+class ReviewFailed(RuntimeError):
+    """Label Studio could not be reached or refused the request, after every retry."""
+
+
+def require_label_studio(settings: Settings) -> str:
+    if not settings.ls_url:
+        raise ReviewUnavailable(
+            "Label Studio is not configured: set KRACHT_LS_URL and KRACHT_LS_TOKEN "
+            "(or ls_url / ls_token in kracht.toml)"
+        )
+    return settings.ls_url
+
+
+def review_function(module: str, name: str) -> Any:
+    """``annotation.<module>.<name>``, or a clear error when that code is not there."""
+    try:
+        return getattr(importlib.import_module(f"annotation.{module}"), name)
+    except (ImportError, AttributeError) as exc:
+        raise ReviewUnavailable(
+            f"annotation.{module}.{name} is not available ({exc}); install kracht with its "
+            "Label Studio support"
+        ) from exc
+
+
+def retry_unless_unavailable(_task: Any, _task_run: Any, state: Any) -> bool:
+    """Prefect retry condition: retry network trouble, not configuration errors."""
+    try:
+        state.result()
+    except ReviewUnavailable:
+        return False
+    except Exception:
+        return True
+    return False
+
+
+def backoff(retries: int, delay: float) -> list[float]:
+    """Exponential backoff delays: delay, 2·delay, 4·delay, …"""
+    return [delay * 2**i for i in range(max(0, retries))]
+
+
+def as_counts(result: Any) -> dict[str, Any]:
+    """Whatever push/pull return (summary object, dataclass, dict, number) as run counts."""
+    if result is None:
+        return {}
+    if hasattr(result, "as_counts"):
+        return dict(result.as_counts())
+    if dataclasses.is_dataclass(result) and not isinstance(result, type):
+        return {k: v for k, v in dataclasses.asdict(result).items()
+                if isinstance(v, int | float | str | bool)}
+    if isinstance(result, dict):
+        return {str(k): v for k, v in result.items() if isinstance(v, int | float | str | bool)}
+    if hasattr(result, "model_dump"):
+        return as_counts(result.model_dump())
+    if isinstance(result, int | float):
+        return {"count": result}
+    return {"result": str(result)}
+
+
+def call_supported(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """Call ``fn`` with the keyword arguments it accepts (None values are left out)."""
+    import inspect
+
+    params = inspect.signature(fn).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    passed = {k: v for k, v in kwargs.items() if v is not None and (takes_any or k in params)}
+    return fn(*args, **passed)

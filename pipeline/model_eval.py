@@ -1,0 +1,305 @@
+"""How good is a theme model: Brier score, side-by-side table, learning curve.
+
+Every number goes through the real tagger (``Tagger.tag`` and its ``merge``), the same path as
+``kracht tag``, so what is reported is what users get. Three systems are put side by side on one
+gold file: the keyword baseline (QDA-style text search), the rules-only tagger and rules + model.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipeline.classify import ThemeClassifier
+from pipeline.evaluate import GoldItem, Scores, keyword_baseline, score, tagger_predictions
+from pipeline.schema import TagInput
+
+
+def brier(y_true: np.ndarray, probabilities: np.ndarray) -> float:
+    """Mean squared error of the probabilities against 0/1 truth, over every (segment, code)."""
+    y_true = np.asarray(y_true, dtype=np.float64)
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    if y_true.size == 0:
+        return 0.0
+    return float(np.mean((probabilities - y_true) ** 2))
+
+
+def gold_matrix(gold: Sequence[GoldItem], codes: Sequence[str], codebook: Any) -> np.ndarray:
+    return np.array(
+        [[code in {codebook.resolve(c).id for c in g.themes} for code in codes] for g in gold],
+        dtype=np.int8,
+    )
+
+
+def model_probabilities(tagger: Any, classifier: ThemeClassifier, texts: Sequence[str]
+                        ) -> np.ndarray:
+    """Final probabilities ``(n, codes)``, computed as ``merge`` computes them."""
+    from pipeline.tagger import rule_evidence
+
+    docs = list(tagger.nlp.pipe(texts, batch_size=256))
+    predictions = classifier.predict(list(texts))
+    rows = [classifier.probabilities(p, rule_evidence(doc))
+            for p, doc in zip(predictions, docs, strict=True)]
+    return np.array([[row[code] for code in classifier.codes] for row in rows])
+
+
+@dataclass
+class ModelReport:
+    """Keyword baseline, rules only and rules + model on one gold file, plus model extras."""
+
+    systems: list[Scores]
+    brier: float | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"systems": [s.as_dict() for s in self.systems]}
+        if self.brier is not None:
+            out["brier"] = round(self.brier, 4)
+        out["seconds"] = {k: round(v, 3) for k, v in self.seconds.items()}
+        return out
+
+
+def compare(tagger: Any, gold: Sequence[GoldItem], classifier: ThemeClassifier | None
+            ) -> ModelReport:
+    """Score baseline, rules only and (when given) the model on ``gold`` with one tagger."""
+    codebook = tagger.codebook
+    keep = tagger.classifier
+    seconds: dict[str, float] = {}
+    try:
+        baseline_fn = keyword_baseline(codebook)
+        systems = [score("keyword baseline", gold,
+                         [baseline_fn(g.text, g.speaker) for g in gold], codebook)]
+        tagger.classifier = None
+        started = time.perf_counter()
+        systems.append(score(tagger.source, gold, list(tagger_predictions(tagger, gold)),
+                             codebook))
+        seconds["rules"] = time.perf_counter() - started
+        brier_score = None
+        if classifier is not None:
+            tagger.classifier = classifier
+            started = time.perf_counter()
+            systems.append(score(tagger.source, gold, list(tagger_predictions(tagger, gold)),
+                                 codebook))
+            seconds["model"] = time.perf_counter() - started
+            resident = [g for g in gold if g.speaker != "interviewer"]
+            probabilities = model_probabilities(tagger, classifier, [g.text for g in resident])
+            brier_score = brier(gold_matrix(resident, classifier.codes, codebook), probabilities)
+            systems[-1].extra["brier"] = round(brier_score, 4)
+    finally:
+        tagger.classifier = keep
+    return ModelReport(systems, brier_score, seconds)
+
+
+def table_rows(report: ModelReport) -> tuple[list[str], list[list[str]]]:
+    """Header and rows: one row per code plus micro/macro/polarity/interviewer/Brier lines."""
+    systems = report.systems
+    header = ["code"] + [f"{s.system} P/R/F1" for s in systems]
+    rows: list[list[str]] = []
+    for code in systems[0].codes:
+        cells = [code]
+        for s in systems:
+            c = s.codes[code]
+            cells.append(f"{c.precision:.2f} / {c.recall:.2f} / {c.f1:.2f}")
+        rows.append(cells)
+    rows.append(["micro F1"] + [f"{s.micro.f1:.3f}" for s in systems])
+    rows.append(["macro F1"] + [f"{s.macro_f1:.3f}" for s in systems])
+    rows.append(["polarity accuracy"] + [f"{s.polarity_accuracy:.3f}" for s in systems])
+    rows.append(["interviewer coded"] + [f"{s.interviewer_coded}/{s.interviewer_segments}"
+                                         for s in systems])
+    rows.append(["Brier"] + [f"{s.extra['brier']:.4f}" if "brier" in s.extra else "-"
+                             for s in systems])
+    return header, rows
+
+
+def markdown_table(report: ModelReport) -> str:
+    header, rows = table_rows(report)
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+# --- learning curve -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    size: int
+    seed: int
+    macro_f1: float
+
+
+def learning_curve(
+    tagger: Any,
+    examples: Sequence[Any],
+    evidence: Sequence[Any],
+    gold: Sequence[GoldItem],
+    *,
+    points: int = 10,
+    seeds: Sequence[int] = (0, 1, 2),
+    folds: int = 3,
+    smallest: int = 100,
+) -> list[CurvePoint]:
+    """Macro-F1 on ``gold`` for models trained on growing random subsets of ``examples``.
+
+    Each subset is trained the normal way (out-of-fold thresholds and stacking; polarity off,
+    it does not change which codes are found) and scored through the tagger.
+    """
+    from pipeline.training import fit_classifier
+
+    codebook = tagger.codebook
+    sizes = np.unique(np.linspace(min(smallest, len(examples)), len(examples), points).astype(int))
+    keep = tagger.classifier
+    out: list[CurvePoint] = []
+    try:
+        for seed in seeds:
+            order = np.random.default_rng(seed).permutation(len(examples))
+            for size in sizes:
+                chosen = order[:size]
+                classifier, _ = fit_classifier(
+                    [examples[i] for i in chosen], [evidence[i] for i in chosen], codebook.ids,
+                    folds=folds, seed=seed, polarity=False,
+                )
+                tagger.classifier = classifier
+                scores = score("curve", gold, list(tagger_predictions(tagger, gold)), codebook)
+                out.append(CurvePoint(int(size), seed, scores.macro_f1))
+    finally:
+        tagger.classifier = keep
+    return out
+
+
+def plot_learning_curve(points: Sequence[CurvePoint], path: str | Path,
+                        baselines: dict[str, float] | None = None) -> Path:
+    """Mean and min-max band of macro-F1 per training size, saved as PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = sorted({p.size for p in points})
+    values = [[p.macro_f1 for p in points if p.size == s] for s in sizes]
+    mean = [float(np.mean(v)) for v in values]
+    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=120)
+    ax.fill_between(sizes, [min(v) for v in values], [max(v) for v in values], alpha=0.25,
+                    label="min-max over seeds")
+    ax.plot(sizes, mean, marker="o", label="rules + model (mean)")
+    for i, (name, value) in enumerate((baselines or {}).items()):
+        ax.axhline(value, linestyle="--", color=f"C{i + 1}", label=name)
+    ax.set_xlabel("training examples")
+    ax.set_ylabel("macro-F1 (14 codes)")
+    ax.set_ylim(0.0, 1.0)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title("Learning curve of the theme model")
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def gold_to_inputs(gold: Sequence[GoldItem]) -> list[TagInput]:
+    return [TagInput(id=g.id, text=g.text, speaker=g.speaker) for g in gold]
+
+
+# --- model card -------------------------------------------------------------------------------
+
+WEAK_F1 = 0.65
+
+
+def model_card(metrics: dict[str, Any]) -> str:
+    """``MODEL_CARD.md`` from ``metrics.json``: data, method, numbers, limits."""
+    data = metrics["data"]
+    book = metrics["codebook"]
+    lines = [
+        f"# Model card: {metrics['model']}",
+        "",
+        "Theme classifier of kracht: which of the 14 codes of gemeenschapskracht a Dutch resident",
+        "segment carries, with polarity. It runs inside the tagger (`pipeline/tagger.py`, `merge`)",
+        "next to the codebook rules, and every tag it makes is stored with source "
+        f"`model:{metrics['model']}`.",
+        "",
+        "## Method",
+        "- Text stage: word and simplemma-lemma TF-IDF (1-2 grams) + character n-grams (char_wb",
+        "  2-5) into one balanced logistic regression per code (one-vs-rest).",
+        "- Stack stage: per code a logistic regression over the out-of-fold text score and the",
+        "  rule tagger's signals for that code (noisy-or score, distinct patterns, max weight,",
+        "  negated and hedged share). It is Platt scaling too: its outputs are calibrated",
+        "  probabilities.",
+        "- Thresholds: per code, the best F1 on out-of-fold stacked probabilities of the training",
+        "  data (never the test file).",
+        "- Polarity: per code a multinomial logistic regression over the same text features; the",
+        "  rules' polarity adds a vote of weight "
+        f"{metrics['out_of_fold']['rule_vote']} (chosen out of fold).",
+        "- No word vectors: the shipped spaCy pipelines carry none.",
+        "- Saved with skops; loading refuses any type outside an explicit allow-list.",
+        "",
+        "## Data",
+        f"- Training: {data['examples']} segments from {', '.join(data['files'])}"
+        + (f" + {data['reviewed_examples']} reviewed examples" if data.get("reviewed_examples")
+           else ""),
+        f"- Test (scored once, never tuned on): {data.get('test_examples', 0)} segments, "
+        f"{data.get('test_file')}",
+        "- Positives per code in training: "
+        + ", ".join(f"{c} {n}" for c, n in data["positives"].items()),
+        f"- Codebook: {book['name']} {book['version']}, hash `{book['hash']}`",
+        f"- spaCy pipeline for the rule signals: {metrics['nlp']}",
+        f"- Trained {metrics['trained_at']} in {metrics['train_seconds']} s",
+        "",
+        "## Out-of-fold on the training data",
+        f"- macro-F1 {metrics['out_of_fold']['macro_f1']}, polarity accuracy "
+        f"{metrics['out_of_fold']['polarity_accuracy']}",
+        "",
+    ]
+    test = metrics.get("test")
+    if test:
+        by_name = {s["system"]: s for s in test["systems"]}
+        systems = test["systems"]
+        model = systems[-1]
+        lines += [
+            "## Test results",
+            "",
+            "| code | " + " | ".join(f"{s['system']} P / R / F1" for s in systems) + " |",
+            "|---|" + "---|" * len(systems),
+        ]
+        for code in model["codes"]:
+            cells = [
+                f"{s['codes'][code]['precision']:.2f} / {s['codes'][code]['recall']:.2f} / "
+                f"{s['codes'][code]['f1']:.2f}"
+                for s in systems
+            ]
+            lines.append(f"| {code} | " + " | ".join(cells) + " |")
+        for label, key in (("macro-F1", "macro_f1"), ("micro-F1", "micro_f1"),
+                           ("polarity accuracy", "polarity_accuracy")):
+            lines.append(f"| **{label}** | " + " | ".join(f"{s[key]:.3f}" for s in systems) + " |")
+        lines.append("| interviewer segments coded | " + " | ".join(
+            f"{s['interviewer_coded']} / {s['interviewer_segments']}" for s in systems) + " |")
+        lines += [
+            "",
+            f"- Brier score (model, resident segments × 14 codes): {test.get('brier')}",
+            f"- Keyword baseline macro-F1 {by_name['keyword baseline']['macro_f1']:.3f}; model "
+            f"is {model['macro_f1'] - by_name['keyword baseline']['macro_f1']:+.3f} above it.",
+            "",
+            "## Known weak codes",
+        ]
+        weak = sorted((v["f1"], c) for c, v in model["codes"].items() if v["f1"] < WEAK_F1)
+        if weak:
+            lines += [f"- {code}: test F1 {f1:.2f}" for f1, code in weak]
+            lines.append("- More labeled segments for these codes would help most.")
+        else:
+            lines.append(f"- none below F1 {WEAK_F1} on the test file")
+    lines += [
+        "",
+        "## Use and limits",
+        "- Trained on short Dutch resident segments (1-3 sentences). Longer turns are split by",
+        "  the segmenter first; other genres or languages are out of scope.",
+        "- Scores are probabilities per code; a code is assigned from its own threshold.",
+        "- Model-only codes get the sentence that weighs most for the code as evidence: review it.",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,251 @@
+"""The tagger: segments in, themes with score, polarity and evidence out (design §5).
+
+Everything that codes text goes through :class:`Tagger`: ``kracht tag``, the Python API
+``kracht.tag_texts``, the flows and the benchmarks, so they cannot drift apart. Rule evidence
+comes from the spaCy components (theme matcher → negation/hedging scope → polarity); a
+scikit-learn classifier (``pipeline/classify.py``, a later issue) plugs in as ``classifier`` and
+:func:`merge` is the one place where rule evidence and model probabilities become final themes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import Any, Protocol
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from pipeline.codebook import Codebook, load_codebook
+from pipeline.config import Settings
+from pipeline.nlp.load import load_nlp
+from pipeline.nlp.polarity import combine
+from pipeline.nlp.themes import (
+    CODE,
+    CUED,
+    END,
+    HEDGED,
+    NEGATED,
+    PATTERN,
+    POLARITY,
+    START,
+    WEIGHT,
+    noisy_or,
+)
+from pipeline.schema import EvidenceSpan, TagInput, TagOutput, Theme
+
+log = logging.getLogger(__name__)
+
+#: Speaker labels whose words are coded; no speaker at all counts as a resident (plain texts).
+CODED_SPEAKERS = frozenset({"resident", "bewoner", "respondent", "deelnemer"})
+THEME_COMPONENTS = ("kracht_themes", "kracht_context", "kracht_polarity")
+
+
+def is_coded_speaker(speaker: str | None) -> bool:
+    """Interviewer and other speakers are never coded (design §3); residents and unknown are."""
+    return not speaker or speaker.strip().lower() in CODED_SPEAKERS
+
+
+class ThemeClassifier(Protocol):
+    """What the tagger needs from a trained classifier (``pipeline/classify.py``)."""
+
+    name: str
+    version: str
+
+    def predict(self, texts: Sequence[str]) -> list[dict[str, float]]:
+        """Calibrated probability per code id for each text."""
+
+    def threshold(self, code: str) -> float:
+        """Probability from which ``code`` is assigned."""
+
+
+@dataclass(frozen=True)
+class RuleEvidence:
+    """One rule match in one segment, as the merge step sees it."""
+
+    code: str
+    start: int
+    end: int
+    weight: float
+    polarity: str
+    cued: bool
+    negated: bool
+    hedged: bool
+    pattern: str
+
+
+def rule_evidence(doc: Doc) -> dict[str, list[RuleEvidence]]:
+    """Rule matches of a processed doc, grouped by code, in text order."""
+    grouped: dict[str, list[RuleEvidence]] = {}
+    for record in doc._.theme_matches or ():
+        span = doc[record[START] : record[END]]
+        grouped.setdefault(record[CODE], []).append(
+            RuleEvidence(
+                code=record[CODE],
+                start=span.start_char,
+                end=span.end_char,
+                weight=record[WEIGHT],
+                polarity=record[POLARITY] or "neutral",
+                cued=record[CUED],
+                negated=record[NEGATED],
+                hedged=record[HEDGED],
+                pattern=record[PATTERN],
+            )
+        )
+    return grouped
+
+
+def rule_score(evidence: Sequence[RuleEvidence]) -> float:
+    """Noisy-or over distinct patterns: weak cues (weight 0.4) need company to pass 0.5."""
+    best: dict[str, float] = {}
+    for item in evidence:
+        best[item.pattern] = max(best.get(item.pattern, 0.0), item.weight)
+    return noisy_or(best.values())
+
+
+def merge(
+    text: str,
+    codebook: Codebook,
+    evidence: Mapping[str, Sequence[RuleEvidence]],
+    probabilities: Mapping[str, float] | None = None,
+    classifier: ThemeClassifier | None = None,
+) -> list[Theme]:
+    """The one place where rule evidence and model probabilities become final themes.
+
+    Rules only (``probabilities is None``): a code is assigned when its rule score reaches the
+    codebook ``threshold``. With a model: a code is assigned when the model's probability
+    reaches the classifier's threshold for it *or* the rules alone reach theirs; the score is
+    the larger of the two, evidence and polarity come from the rules (a model-only code gets
+    ``neutral`` and no evidence, to be reviewed). Themes come in codebook order.
+    """
+    themes: list[Theme] = []
+    for code in codebook.codes:
+        items = evidence.get(code.id, ())
+        score = rule_score(items) if items else 0.0
+        assigned = score >= codebook.threshold
+        if probabilities is not None and classifier is not None:
+            probability = float(probabilities.get(code.id, 0.0))
+            if probability >= classifier.threshold(code.id):
+                assigned = True
+            score = max(score, probability)
+        if not assigned:
+            continue
+        # model_construct: every field is built right here, validation would only cost time.
+        themes.append(
+            Theme.model_construct(
+                code=code.id,
+                score=min(1.0, score),
+                polarity=combine((e.polarity, e.cued) for e in items) if items else "neutral",
+                evidence=_spans(text, items),
+            )
+        )
+    return themes
+
+
+def _spans(text: str, items: Sequence[RuleEvidence]) -> list[EvidenceSpan]:
+    seen: set[tuple[int, int]] = set()
+    spans: list[EvidenceSpan] = []
+    for item in sorted(items, key=lambda e: (e.start, e.end)):
+        key = (item.start, item.end)
+        if key not in seen:
+            seen.add(key)
+            spans.append(
+                EvidenceSpan.model_construct(
+                    start=item.start, end=item.end, text=text[item.start : item.end]
+                )
+            )
+    return spans
+
+
+def add_theme_components(nlp: Language, codebook: Codebook) -> None:
+    """Append matcher, negation scope and polarity, configured from the codebook file."""
+    path = Path(codebook.path)
+    if not path.is_file():
+        raise ValueError(f"the theme components read the codebook from a file, not {path}")
+    config = {"codebook": str(path)}
+    for name in THEME_COMPONENTS:
+        if name in nlp.pipe_names:
+            nlp.remove_pipe(name)
+    nlp.add_pipe("kracht_themes", config={**config, "skip_questions": True})
+    nlp.add_pipe("kracht_context")
+    nlp.add_pipe("kracht_polarity", config=config)
+
+
+class Tagger:
+    """Codes segments with the codebook: rules now, rules + classifier once one is trained."""
+
+    def __init__(
+        self,
+        nlp: Language,
+        codebook: Codebook,
+        classifier: ThemeClassifier | None = None,
+        *,
+        nlp_name: str = "",
+        batch_size: int = 256,
+    ) -> None:
+        # Importing the component modules registers their factories with spaCy.
+        from pipeline.nlp import negation, polarity, themes  # noqa: F401
+
+        if "kracht_themes" not in nlp.pipe_names:
+            add_theme_components(nlp, codebook)
+        self.nlp = nlp
+        self.codebook = codebook
+        self.classifier = classifier
+        self.nlp_name = nlp_name or _named(nlp)
+        self.batch_size = batch_size
+
+    @classmethod
+    def from_settings(cls, settings: Settings, codebook: str | Path | None = None) -> Tagger:
+        """Pipeline from ``settings.nlp``, codebook from ``settings.codebook`` (or the argument)."""
+        book = load_codebook(codebook or settings.codebook)
+        nlp, name = load_nlp(settings)
+        log.info("tagger: codebook %s %s (%s), pipeline %s",
+                 book.name, book.version, book.hash[:12], name)
+        return cls(nlp, book, None, nlp_name=name, batch_size=settings.batch_size)
+
+    @property
+    def source(self) -> str:
+        """Provenance stored on every tag."""
+        if self.classifier is not None:
+            return f"model:{self.classifier.name}@{self.classifier.version}"
+        return f"rules@{self.codebook.version}"
+
+    def tag(
+        self, items: Iterable[TagInput], batch_size: int | None = None, n_process: int = 1
+    ) -> Iterator[TagOutput]:
+        """Stream one output per input, in input order; other speakers get no themes."""
+        size = batch_size or self.batch_size
+        stream = ((item.text if is_coded_speaker(item.speaker) else "", item) for item in items)
+        docs = self.nlp.pipe(stream, as_tuples=True, batch_size=size, n_process=n_process)
+        if self.classifier is None:
+            for doc, item in docs:
+                yield self._output(doc, item, None)
+            return
+        while chunk := list(islice(docs, size)):
+            texts = [doc.text for doc, _ in chunk]
+            predicted = self.classifier.predict(texts)
+            for (doc, item), probabilities in zip(chunk, predicted, strict=True):
+                coded = is_coded_speaker(item.speaker) and bool(doc.text.strip())
+                yield self._output(doc, item, probabilities if coded else None)
+
+    def _output(
+        self, doc: Doc, item: TagInput, probabilities: Mapping[str, float] | None
+    ) -> TagOutput:
+        if not doc._.theme_matches and probabilities is None:
+            return TagOutput.model_construct(id=item.id, themes=[])
+        themes = merge(item.text, self.codebook, rule_evidence(doc), probabilities,
+                       self.classifier)
+        return TagOutput.model_construct(id=item.id, themes=themes)
+
+    def tag_texts(self, texts: Sequence[str]) -> list[list[Theme]]:
+        """Themes for plain resident texts (the public ``kracht.tag_texts``)."""
+        items = (TagInput(id=str(i), text=text) for i, text in enumerate(texts))
+        return [output.themes for output in self.tag(items)]
+
+
+def _named(nlp: Language) -> str:
+    meta: dict[str, Any] = nlp.meta or {}
+    return f"{meta.get('lang', 'xx')}_{meta.get('name', 'pipeline')}@{meta.get('version', '0')}"
