@@ -393,14 +393,16 @@ def push(
     order: Order = "document",
     *,
     client: LabelStudioClient | None = None,
-    batch_size: int = 1000,
+    batch_size: int = 5000,
     codes: list[Any] | None = None,
 ) -> PushResult:
     """Create or update the review project and put the selected segments in it, exactly once.
 
     ``limit`` takes the first N segments of ``order`` (already pushed ones are updated, so the
-    same call is repeatable); ``batch_size`` tasks go per import request. The run is recorded in
-    the store's ``run`` table with its counts, or with the error that stopped it.
+    same call is repeatable). ``batch_size`` tasks go per import request: big batches are much
+    cheaper for Label Studio (measured: 5,000 tasks cost it half the CPU in one request that they
+    cost in five), and a batch cut short is reconciled, not repeated. The run is recorded in the
+    store's ``run`` table with its counts, or with the error that stopped it.
     """
     params = {
         "collection": collection,

@@ -233,6 +233,7 @@ class LocalServer:
         if not port_is_free(self.port):
             raise ServerError(f"port {self.port} on 127.0.0.1 is taken; pick another with --port")
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.chmod(0o700)  # Label Studio's database there holds the token too
         log = self.log_file.open("ab")
         self.proc = subprocess.Popen(
             [

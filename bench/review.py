@@ -104,7 +104,7 @@ def group_cpu_seconds(pgid: int) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--segments", type=int, default=5000)
-    parser.add_argument("--batch-size", type=int, default=5000)
+    parser.add_argument("--batch-size", type=int, default=5000, help="tasks per import request")
     parser.add_argument("--url", default=None, help="a running Label Studio (token from env)")
     args = parser.parse_args(argv)
 

@@ -20,7 +20,7 @@ from flows.review import (
     ReviewUnavailable,
     as_counts,
     backoff,
-    call_supported,
+    client_for,
     require_label_studio,
     retry_unless_unavailable,
     review_function,
@@ -34,7 +34,8 @@ def pull_annotations(home: str | None) -> dict[str, Any]:
     require_label_studio(settings)
     pull = review_function("pull", "pull")
     store = resources(snapshot(settings)).store
-    return as_counts(call_supported(pull, store, settings))
+    with client_for(settings) as client:
+        return as_counts(pull(store, settings, client=client))
 
 
 @flow(name="pull_review", log_prints=False)

@@ -20,7 +20,7 @@ from flows.review import (
     ReviewUnavailable,
     as_counts,
     backoff,
-    call_supported,
+    client_for,
     require_label_studio,
     retry_unless_unavailable,
     review_function,
@@ -34,7 +34,8 @@ def push_segments(home: str | None, collection: str | None) -> dict[str, Any]:
     require_label_studio(settings)
     push = review_function("push", "push")
     store = resources(snapshot(settings)).store
-    return as_counts(call_supported(push, store, settings, collection=collection))
+    with client_for(settings) as client:
+        return as_counts(push(store, settings, collection=collection, client=client))
 
 
 @flow(name="push_review", log_prints=False)

@@ -1,58 +1,63 @@
-"""The ``retrain`` flow: train the theme classifier again on the reviewed annotations.
+"""The ``retrain`` flow: train the theme classifier again, with the reviewed annotations.
 
-It calls the training function of :mod:`pipeline.classify` (the code behind ``kracht train``);
-the new model is saved with its card, and the next tag run in this process loads it.
+It calls :func:`pipeline.training.train` (the code behind ``kracht train``) with
+``include_reviewed=True``, writes the model under ``KRACHT_HOME/models`` with a version above
+every registered one, and (``activate``) makes it the active model, so the next ``tag`` run codes
+the segments again under the new model's source; older tags stay, with their provenance.
 """
 
 from __future__ import annotations
 
-import importlib
+from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.common import flow_record, load_settings, resources, snapshot
-from flows.review import as_counts, call_supported
-
-#: Where the training function may live (the first one found is used).
-TRAIN_FUNCTIONS = (("pipeline.train", "train"), ("pipeline.classify", "train"))
 
 
-class TrainingUnavailable(RuntimeError):
-    """No training function is installed."""
+def next_version(settings: Any) -> str:
+    """One patch version above the newest ``themes`` model in any registry root."""
+    from pipeline.registry import DEFAULT_NAME, roots, version_key
+    from pipeline.training import next_version as next_in_root
 
-
-def training_function() -> Any:
-    for module, name in TRAIN_FUNCTIONS:
-        try:
-            fn = getattr(importlib.import_module(module), name, None)
-        except ImportError:
-            continue
-        if callable(fn):
-            return fn
-    raise TrainingUnavailable(
-        "no training function found (looked for "
-        + ", ".join(f"{m}.{n}" for m, n in TRAIN_FUNCTIONS) + ")"
-    )
+    return max((next_in_root(root, DEFAULT_NAME) for root in roots(settings)), key=version_key)
 
 
 @task(name="train-classifier", cache_policy=NO_CACHE)
-def train_task(home: str | None, collection: str | None) -> dict[str, Any]:
+def train_task(home: str | None, activate: bool) -> dict[str, Any]:
+    from pipeline import registry
+    from pipeline.training import train
+
     settings = load_settings(home)
     res = resources(snapshot(settings))
-    result = call_supported(
-        training_function(), store=res.store, settings=settings, collection=collection
+    result = train(
+        settings, include_reviewed=True, store=res.store,
+        out_root=Path(settings.home) / "models", version=next_version(settings),
     )
-    res.forget_tagger()
-    return as_counts(result)
+    if activate:
+        registry.use(settings, result.spec)
+        res.forget_tagger()
+    metrics = result.metrics
+    counts: dict[str, Any] = {
+        "model": result.spec,
+        "activated": activate,
+        "examples": metrics.get("data", {}).get("examples"),
+        "reviewed_examples": metrics.get("data", {}).get("reviewed_examples"),
+        "oof_macro_f1": metrics.get("out_of_fold", {}).get("macro_f1"),
+    }
+    test = metrics.get("test") or {}
+    if isinstance(test, dict):
+        counts["test"] = {k: v for k, v in test.items() if isinstance(v, int | float | str)}
+    return counts
 
 
 @flow(name="retrain", log_prints=False)
-def retrain_flow(home: str | None = None, collection: str | None = None) -> dict[str, Any]:
-    """Retrain on the store's human annotations (all, or one collection's)."""
+def retrain_flow(home: str | None = None, activate: bool = True) -> dict[str, Any]:
+    """Retrain on the training files plus the store's reviewed annotations."""
     settings = load_settings(home)
     store = resources(snapshot(settings)).store
-    with flow_record(store, "retrain", {"collection": collection}) as rec:
-        rec.counts = train_task(home, collection)
+    with flow_record(store, "retrain", {"activate": activate}) as rec:
+        rec.counts = train_task(home, activate)
     return rec.counts

@@ -16,6 +16,8 @@ from pipeline.config import Settings
 
 DEFAULT_RETRIES = 3
 DEFAULT_RETRY_DELAY = 2.0
+#: Attempts per request inside the client (each flow retry starts a fresh round).
+CLIENT_TRIES = 2
 
 
 class ReviewUnavailable(RuntimeError):
@@ -46,15 +48,29 @@ def review_function(module: str, name: str) -> Any:
         ) from exc
 
 
+#: Errors that a retry cannot fix (by class name, so this module needs no annotation import).
+NOT_RETRIED = {"ReviewUnavailable", "LabelStudioAuthError"}
+
+
 def retry_unless_unavailable(_task: Any, _task_run: Any, state: Any) -> bool:
-    """Prefect retry condition: retry network trouble, not configuration errors."""
+    """Prefect retry condition: retry network trouble, not configuration or auth errors."""
     try:
         state.result()
-    except ReviewUnavailable:
-        return False
-    except Exception:
-        return True
+    except Exception as exc:
+        return not any(cls.__name__ in NOT_RETRIED for cls in type(exc).__mro__)
     return False
+
+
+def client_for(settings: Settings, tries: int = CLIENT_TRIES) -> Any:
+    """A Label Studio client whose own retries are short: the flow's task retries back off."""
+    connect = review_function("client", "connect")
+    policy = review_function("client", "RetryPolicy")
+    try:
+        return connect(settings, retry=policy(tries=tries))
+    except Exception as exc:
+        if type(exc).__name__ == "LabelStudioError":  # no URL or token: configuration
+            raise ReviewUnavailable(str(exc)) from exc
+        raise
 
 
 def backoff(retries: int, delay: float) -> list[float]:
@@ -79,12 +95,3 @@ def as_counts(result: Any) -> dict[str, Any]:
         return {"count": result}
     return {"result": str(result)}
 
-
-def call_supported(fn: Any, *args: Any, **kwargs: Any) -> Any:
-    """Call ``fn`` with the keyword arguments it accepts (None values are left out)."""
-    import inspect
-
-    params = inspect.signature(fn).parameters
-    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-    passed = {k: v for k, v in kwargs.items() if v is not None and (takes_any or k in params)}
-    return fn(*args, **passed)

@@ -8,7 +8,8 @@ split where the data arrives:
    (``char_wb`` 2-5) into one-vs-rest logistic regressions, one per code. Its decision values
    feed stage 2; a per-code polarity model reads the same features.
 2. **Stack stage** (per segment, a few numpy multiplications): a logistic regression per code
-   over ``[text decision value, rule score, distinct patterns, max weight, negated, hedged]``.
+   over the text decision value, the rule signals for that code (score, distinct patterns, max
+   weight, negated and hedged share) and their interactions (``stack_features``).
    It was fitted on *out-of-fold* text scores, so it learns how far to trust each source, and
    being a logistic regression it is Platt scaling at the same time: its outputs are calibrated
    probabilities. Per-code thresholds are tuned on out-of-fold stacked probabilities.
@@ -40,8 +41,10 @@ FORMAT_VERSION = 1
 MODEL_FILE = "model.skops"
 #: Rule signals per code, in the order the stack stage reads them (after the text score).
 RULE_FEATURES = ("rule_score", "patterns", "max_weight", "negated", "hedged")
-#: How much one full-weight pattern says on its own; the tagger's noisy-or uses the same idea.
-PATTERN_CONFIDENCE = 0.9
+#: Rule score from which the rules alone assign a code (the codebook's default threshold).
+RULE_ASSIGNED = 0.5
+#: Inputs of the stack stage: text score, rule signals, and two interactions (see stack_features).
+STACK_FEATURES = ("text", *RULE_FEATURES, "text_x_rule", "rule_assigned")
 _WORD = re.compile(r"\w+")
 _SENTENCE = re.compile(r"[^.!?…\n]+[.!?…]*")
 
@@ -119,7 +122,10 @@ def text_model(c: float = 8.0) -> Pipeline:
             (
                 "ovr",
                 OneVsRestClassifier(
-                    LogisticRegression(C=c, solver="liblinear", class_weight="balanced")
+                    # the dual liblinear solver: same model, ~20x faster with far more
+                    # features than segments
+                    LogisticRegression(C=c, solver="liblinear", dual=True, max_iter=1000,
+                                       class_weight="balanced")
                 ),
             ),
         ]
@@ -127,24 +133,17 @@ def text_model(c: float = 8.0) -> Pipeline:
 
 
 def rule_signals(items: Sequence[Any]) -> list[float]:
-    """The stack stage's view of one code's rule evidence (objects with weight, pattern, ...).
-
-    Duck-typed on ``RuleEvidence`` of ``pipeline/tagger.py`` so this module does not import the
-    tagger (which imports it).
-    """
+    """The stack stage's view of one code's rule evidence (``RuleEvidence`` of the tagger)."""
     if not items:
         return [0.0] * len(RULE_FEATURES)
-    best: dict[str, float] = {}
-    for item in items:
-        best[item.pattern] = max(best.get(item.pattern, 0.0), item.weight)
-    miss = 1.0
-    for weight in best.values():
-        miss *= 1.0 - PATTERN_CONFIDENCE * weight
+    from pipeline.tagger import rule_score  # the tagger's own noisy-or, so both agree
+
+    patterns = {item.pattern for item in items}
     n = len(items)
     return [
-        1.0 - miss,
-        math.log1p(len(best)),
-        max(best.values()),
+        rule_score(items),
+        math.log1p(len(patterns)),
+        max(item.weight for item in items),
         sum(bool(item.negated) for item in items) / n,
         sum(bool(item.hedged) for item in items) / n,
     ]
@@ -155,12 +154,19 @@ def rule_matrix(evidence: Mapping[str, Sequence[Any]], codes: Sequence[str]) -> 
     return np.array([rule_signals(evidence.get(code, ())) for code in codes], dtype=np.float64)
 
 
-def rule_polarity_counts(items: Sequence[Any]) -> np.ndarray:
-    """How many pieces of evidence say each polarity (order of ``POLARITIES``)."""
-    counts = np.zeros(len(POLARITIES))
-    for item in items:
-        counts[POLARITIES.index(item.polarity)] += 1
-    return counts
+def stack_features(decision: np.ndarray, rules: np.ndarray) -> np.ndarray:
+    """Stack-stage inputs from text decision values ``(..., codes)`` and rule signals
+    ``(..., codes, k)``: shape ``(..., codes, len(STACK_FEATURES))``.
+
+    The product lets agreement between text and rules count for more than the sum of both
+    (out of fold on train → dev: macro-F1 0.711 without the two interactions, 0.727 with).
+    """
+    score = rules[..., 0]
+    return np.concatenate(
+        [decision[..., None], rules, (decision * score)[..., None],
+         (score >= RULE_ASSIGNED)[..., None].astype(np.float64)],
+        axis=-1,
+    )
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -208,7 +214,7 @@ class ThemeClassifier:
     text: Pipeline
     #: per code: ``[a, b]`` so that ``sigmoid(a * decision + b)`` is the text-only probability
     platt: np.ndarray
-    #: per code: weights over ``[decision, *RULE_FEATURES]`` and an intercept (last column)
+    #: per code: weights over ``STACK_FEATURES`` and an intercept (last column)
     stack: np.ndarray
     thresholds: dict[str, float]
     #: per code: a polarity logistic regression over text features, or ``None`` (rules decide)
@@ -243,7 +249,7 @@ class ThemeClassifier:
         self, prediction: Prediction, evidence: Mapping[str, Sequence[Any]]
     ) -> dict[str, float]:
         """Final probability per code: the stack stage over text score and rule signals."""
-        x = np.column_stack([prediction.decision, rule_matrix(evidence, self.codes)])
+        x = stack_features(prediction.decision, rule_matrix(evidence, self.codes))
         z = (x * self.stack[:, :-1]).sum(axis=1) + self.stack[:, -1]
         return dict(zip(self.codes, sigmoid(z).tolist(), strict=True))
 

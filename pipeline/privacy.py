@@ -7,19 +7,23 @@ dates become numbered tags like ``[PERSOON-1]``, consistent within one document.
 * a few regexes back deduce up where its patterns are narrow (e-mail TLDs, phone formats);
 * speaker labels that look like names (``Fatima:``) and deny-listed names are always replaced,
   with the same tag as the same name in the text, so role detection still sees one speaker;
-* a short mention of a full name (``Anouk`` after ``Anouk de Vries``) gets the full name's tag;
+* a short mention of a full name (``Anouk`` after ``Anouk de Vries``) gets the full name's tag,
+  and a name deduce found once (``meneer Kowalski``) is replaced wherever else it stands;
 * deduce reads capitalised common words at the start of a sentence as names (``Samen``,
   ``Hoop``); such hits are dropped when the word is a common Dutch or codebook word, and
-  allow-listed names (initiatives, funds, neighbourhoods) are never touched.
+  allow-listed names (initiatives, funds, the document's own collection) are never touched.
 
-deduce builds its lookup tries on first use (about a minute, ~1 GB in memory); they are cached
-under ``KRACHT_HOME`` so later runs load in seconds, and loaded lazily once per Pseudonymizer.
+deduce builds its lookup tries on first use (about a minute); they are cached under
+``KRACHT_HOME`` (plus one copy per user, since they are the same for every home) so later runs
+load in 2-3 s, lazily and once per Pseudonymizer. Loaded they take ~0.6 GB (~1.1 GB with the
+opt-in ``instelling`` category, whose healthcare-institution list is half of deduce's tries).
 """
 
 from __future__ import annotations
 
 import bisect
 import gc
+import json
 import logging
 import os
 import re
@@ -85,6 +89,8 @@ _DEDUCE_CONFIG = {
     "annotators": {"postal_code": {"args": {"tag": "postcode"}}},
     "adjacent_annotations_slack": "[ \\-]?",
 }
+_INSTITUTION_ANNOTATORS = ("hospital", "institution")
+_INSTITUTION_STRUCTS = ("hospital", "healthcare_institution")
 
 # Safety nets for what deduce's patterns miss (other TLDs, +31 formats).
 _REGEXES: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -171,8 +177,8 @@ def shared_cache_dir() -> Path:
 class _DeduceEngine:
     """A loaded deduce model plus the word lists we use to judge its hits."""
 
-    def __init__(self, cache_dir: Path) -> None:
-        self.model = _load_deduce(cache_dir)
+    def __init__(self, cache_dir: Path, institutions: bool) -> None:
+        self.model = _load_deduce(cache_dir, institutions)
         structs = self.model.lookup_structs
         self.common_words = _lowered(structs["common_word"].items())
         self.stop_words = _lowered(structs["stop_word"].items())
@@ -187,28 +193,48 @@ def _lowered(items: Iterable[str]) -> frozenset[str]:
     return frozenset(item.lower() for item in items)
 
 
-def _load_deduce(cache_dir: Path) -> Any:
-    """Import and load deduce without its side effects, building the cache only once."""
+def _import_deduce() -> Any:
+    """deduce calls ``logging.basicConfig(DEBUG, stdout)`` on import: undo that."""
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
-    import deduce  # deduce calls logging.basicConfig(DEBUG, stdout) on import: undo that
+    import deduce
 
     for handler in root.handlers[:]:
         if handler not in handlers:
             root.removeHandler(handler)
     root.setLevel(level)
+    return deduce
 
-    cache_file = Path("cache") / "lookup_structs.pickle"
+
+def _deduce_config(deduce: Any, institutions: bool) -> dict[str, Any]:
+    """deduce's base config with our overrides, without the institution annotators if unused."""
+    from deduce.deduce import _BASE_CONFIG_FILE
+    from deduce.utils import overwrite_dict
+
+    config = json.loads(Path(_BASE_CONFIG_FILE).read_text(encoding="utf-8"))
+    overwrite_dict(config, _DEDUCE_CONFIG)
+    if not institutions:
+        for name in _INSTITUTION_ANNOTATORS:
+            config["annotators"].pop(name, None)
+    return config
+
+
+def _cache_file(folder: Path) -> Path:
+    return folder / "cache" / "lookup_structs.pickle"
+
+
+def _load_deduce(cache_dir: Path, institutions: bool) -> Any:
+    """Load deduce from the nearest cache, building it (once per machine) if there is none.
+
+    Healthcare-institution names are half of deduce's tries (~0.5 GB in memory); unless the
+    ``instelling`` category is on, a "lite" cache without them is built and loaded instead.
+    """
+    deduce = _import_deduce()
+    variant = "full" if institutions else "lite"
     shared = shared_cache_dir() / deduce.__version__
-    if (cache_dir / cache_file).is_file():
-        source = cache_dir
-    elif (shared / cache_file).is_file():
-        source = shared
-    else:
-        source = cache_dir
-        # A warning so it shows even where logging is not set up (Python's last-resort handler).
-        log.warning("building the Dutch name lists once (about a minute)…")
-    source.mkdir(parents=True, exist_ok=True)
+    source = next(
+        (d / variant for d in (cache_dir, shared) if _cache_file(d / variant).is_file()), None
+    )
     # Millions of small trie objects: the cyclic GC would walk them all while they load (25 s
     # instead of 2 s) and again and again afterwards (pseudonymization 20x slower). They hold
     # no cycles, so the GC is paused while loading and the result is frozen out of its reach;
@@ -216,24 +242,63 @@ def _load_deduce(cache_dir: Path) -> Any:
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        model = deduce.Deduce(config=_DEDUCE_CONFIG, cache_path=source)
+        if source is None:
+            # A warning so it shows even where logging is not set up (last-resort handler).
+            log.warning("building the Dutch name lists once (about a minute)…")
+            source = _build_cache(deduce, cache_dir, shared, variant)
+        model = deduce.Deduce(
+            load_base_config=False, config=_deduce_config(deduce, institutions),
+            cache_path=source,
+        )
         gc.freeze()
     finally:
         if was_enabled:
             gc.enable()
-    if source == cache_dir and not (shared / cache_file).is_file():
-        _copy_quietly(cache_dir / cache_file, shared / cache_file)
+    for folder in ("full", "lite"):  # the home keeps its own copy, the user one serves others
+        mine, theirs = _cache_file(cache_dir / folder), _cache_file(shared / folder)
+        if mine.is_file() and not theirs.is_file():
+            _copy_quietly(mine, theirs)
+        elif folder == variant and theirs.is_file() and not mine.is_file():
+            _copy_quietly(theirs, mine)
     return model
 
 
+def _build_cache(deduce: Any, cache_dir: Path, shared: Path, variant: str) -> Path:
+    """Build (or reuse) the full tries under ``cache_dir/full``; derive the lite ones from them."""
+    from deduce.deduce import _LOOKUP_LIST_PATH
+    from deduce.lookup_structs import cache_lookup_structs, get_lookup_structs
+
+    full = next(
+        (d / "full" for d in (cache_dir, shared) if _cache_file(d / "full").is_file()),
+        cache_dir / "full",
+    )
+    structs = get_lookup_structs(
+        lookup_path=Path(_LOOKUP_LIST_PATH),
+        cache_path=full,
+        tokenizer=deduce.Deduce._initialize_tokenizer(Path(_LOOKUP_LIST_PATH)),
+        deduce_version=deduce.__version__,
+    )
+    if variant == "full":
+        return full
+    for name in _INSTITUTION_STRUCTS:
+        structs.pop(name, None)
+    cache_lookup_structs(structs, cache_path=cache_dir / "lite", deduce_version=deduce.__version__)
+    return cache_dir / "lite"
+
+
 def _copy_quietly(src: Path, dst: Path) -> None:
+    """Hard link when both are on one disk (free), else copy; a failure only costs a rebuild."""
     try:
         dst.parent.mkdir(parents=True, exist_ok=True)
         tmp = dst.with_suffix(".tmp")
-        shutil.copyfile(src, tmp)
+        tmp.unlink(missing_ok=True)
+        try:
+            os.link(src, tmp)
+        except OSError:
+            shutil.copyfile(src, tmp)
         os.replace(tmp, dst)
-    except OSError as exc:  # a read-only home directory only costs a rebuild elsewhere
-        log.info("could not share the deduce cache at %s: %s", dst, exc)
+    except OSError as exc:
+        log.info("could not copy the deduce cache to %s: %s", dst, exc)
 
 
 def codebook_words(path: Path) -> frozenset[str]:
@@ -312,7 +377,8 @@ class Pseudonymizer:
     def engine(self) -> _DeduceEngine:
         """deduce, loaded on first use (not at construction: a run may have nothing to read)."""
         if self._engine is None:
-            self._engine = _DeduceEngine(self.settings.cache_dir / "deduce")
+            institutions = "instelling" in self.categories
+            self._engine = _DeduceEngine(self.settings.cache_dir / "deduce", institutions)
         return self._engine
 
     def pseudonymize(

@@ -23,9 +23,10 @@ from sklearn.multiclass import OneVsRestClassifier
 
 from pipeline.classify import (
     MODEL_FILE,
-    RULE_FEATURES,
+    STACK_FEATURES,
     ThemeClassifier,
     rule_matrix,
+    stack_features,
     text_model,
 )
 from pipeline.config import PROJECT_ROOT
@@ -142,7 +143,8 @@ def fit_polarity(features: Any, examples: Sequence[Example], code: str, c: float
     if len(set(labels)) < 2:
         return None
     model = OneVsRestClassifier(
-        LogisticRegression(C=c, solver="liblinear", class_weight="balanced")
+        LogisticRegression(C=c, solver="liblinear", dual=True, max_iter=1000,
+                           class_weight="balanced")
     )
     return model.fit(features[rows], labels)
 
@@ -229,14 +231,15 @@ def fit_classifier(
     all_x = text.named_steps["features"].transform(texts)
 
     platt = np.zeros((len(codes), 2))
-    stack = np.zeros((len(codes), 2 + len(RULE_FEATURES)))
+    stack = np.zeros((len(codes), 1 + len(STACK_FEATURES)))
+    inputs = stack_features(decision, rules)  # (n, codes, features)
     oof = np.zeros((n, len(codes)))
     thresholds: dict[str, float] = {}
     for j, code in enumerate(codes):
         d = decision[:, j : j + 1]
         calibrator = LogisticRegression(C=100.0).fit(d, y[:, j])
         platt[j] = [calibrator.coef_[0, 0], calibrator.intercept_[0]]
-        x = np.column_stack([d, rules[:, j, :]])
+        x = inputs[:, j, :]
         for train_idx, test_idx in splits:
             fold = LogisticRegression(C=1.0, max_iter=1000).fit(x[train_idx], y[train_idx, j])
             oof[test_idx, j] = fold.predict_proba(x[test_idx])[:, 1]

@@ -172,7 +172,7 @@ def evaluate_command(
         settings = settings.model_copy(update={"use_model": False})
     tagger = Tagger.from_settings(settings)
     results = evaluate(tagger, gold)
-    Console().print(scores_table(results, str(gold)))
+    Console(width=max(Console().width, 110)).print(scores_table(results, str(gold)))
     report = {"gold": str(gold), "systems": [r.as_dict() for r in results]}
     if json_path:
         json_path.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
@@ -182,11 +182,17 @@ def evaluate_command(
 
 def scores_table(results: list[Scores], title: str) -> Table:
     """Per-code P/R/F1 of every system side by side, then micro, macro and polarity."""
-    table = Table(title=f"coding quality on {title}")
+    short = ["rules" if r.system.startswith(("rules", "model")) else "keyword" for r in results]
+    table = Table(
+        title=f"coding quality on {title}",
+        caption=" · ".join(f"{name} = {r.system}" + (f" on {r.extra['nlp']}" if "nlp" in r.extra
+                                                      else "") for name, r in zip(short, results,
+                                                                                  strict=True)),
+    )
     table.add_column("code")
-    for result in results:
+    for name in short:
         for metric in ("P", "R", "F1"):
-            table.add_column(f"{result.system} {metric}", justify="right")
+            table.add_column(f"{name} {metric}", justify="right")
     codes = list(results[0].codes)
     for code in codes:
         row = [code]

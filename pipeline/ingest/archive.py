@@ -8,9 +8,12 @@ path is ``<archive>/<member>`` so the manifest beside the archive can describe i
 from __future__ import annotations
 
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+
+from pipeline.ingest.errors import CorruptFile
 
 ARCHIVE_SUFFIXES = {".zip"}
 _SKIP_PARTS = {"__MACOSX"}
@@ -40,8 +43,11 @@ def is_archive(path: Path) -> bool:
 
 def _reader(archive: Path, name: str) -> Callable[[], bytes]:
     def load() -> bytes:
-        with zipfile.ZipFile(archive) as zf:
-            return zf.read(name)
+        try:
+            with zipfile.ZipFile(archive) as zf:
+                return zf.read(name)
+        except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError) as exc:
+            raise CorruptFile(f"damaged zip member: {exc}") from exc
 
     return load
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from pipeline.config import Settings
 from pipeline.ingest.archive import ArchiveProblem, expand_archive, is_archive
@@ -21,7 +21,7 @@ from pipeline.ingest.errors import IngestError, NoConsent, TooLarge, Unsupported
 from pipeline.ingest.manifest import FileMeta, ManifestError, ManifestIndex, is_metadata_file
 from pipeline.ingest.readers import RawDocument, reader_for, supported_extensions
 from pipeline.ingest.segment import SegmentSpan, segment_turns
-from pipeline.ingest.transcript import parse_turns
+from pipeline.ingest.transcript import looks_like_person_name, parse_turns
 from pipeline.privacy import Pseudonymized, Pseudonymizer
 from pipeline.store import Document, RawText, Segment, Store
 
@@ -224,21 +224,26 @@ class Ingestor:
             s.add(doc)
             if self.settings.keep_raw_text:
                 s.add(RawText(document_id=doc_id, text=raw.text))
-            s.add_all(
-                Segment(
-                    id=f"{doc_id}:{span.ordinal}",
-                    document_id=doc_id,
-                    ordinal=span.ordinal,
-                    turn=span.turn,
-                    speaker=span.speaker,
-                    role=span.role,
-                    timestamp=span.timestamp,
-                    start=span.start,
-                    end=span.end,
-                    text=pseudo.text[span.start:span.end],
+            s.flush()
+            if spans:  # one bulk INSERT: per-object ORM adds dominated ingest time
+                s.execute(
+                    insert(Segment),
+                    [
+                        {
+                            "id": f"{doc_id}:{span.ordinal}",
+                            "document_id": doc_id,
+                            "ordinal": span.ordinal,
+                            "turn": span.turn,
+                            "speaker": span.speaker,
+                            "role": span.role,
+                            "timestamp": span.timestamp,
+                            "start": span.start,
+                            "end": span.end,
+                            "text": pseudo.text[span.start:span.end],
+                        }
+                        for span in spans
+                    ],
                 )
-                for span in spans
-            )
         summary.documents_added += 1
         summary.segments_added += len(spans)
         summary.document_ids.append(doc_id)
@@ -255,7 +260,9 @@ def parse_document(
 ) -> ParsedDocument:
     """Pseudonymize first, then find turns and segments in the pseudonymized text."""
     known = [meta.interviewer] if meta.interviewer else []
-    pseudo = pseudonymizer.pseudonymize(raw.text, meta.collection)
+    # A manifest often names the interviewer's role ("buurtverbinder"); only a name is removed.
+    names = [n for n in known if looks_like_person_name(n)]
+    pseudo = pseudonymizer.pseudonymize(raw.text, meta.collection, extra_names=names)
     known += [pseudo.mapping[name] for name in list(known) if name in pseudo.mapping]
     turns = parse_turns(pseudo.text, known_interviewers=known)
     spans = segment_turns(

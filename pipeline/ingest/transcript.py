@@ -119,6 +119,11 @@ def _is_name(label: str) -> bool:
     return all(_NAME_WORD.match(w) for w in words) and _norm(label) not in NOT_NAMES
 
 
+def looks_like_person_name(value: str) -> bool:
+    """True for "Anouk Verbeek", false for role words such as "buurtverbinder" or "I"."""
+    return _is_name(value) and _role_of_known(value) is None and not PSEUDONYM_TAG.match(value)
+
+
 def _role_of_known(label: str) -> Role | None:
     base = _base_label(label)
     if base in INTERVIEWER_LABELS:

@@ -180,7 +180,12 @@ class PatternSet:
     def _entry(self, doc: Doc, lower: int, lemma: int) -> tuple[frozenset[int], tuple[int, ...]]:
         index = self.build()
         strings = doc.vocab.strings
-        found = index.lookup(strings[lower])
+        text = strings[lower]
+        found = index.lookup(text)
+        if len(text) > 2 and text.endswith("."):
+            # Dutch tokenizer exceptions keep abbreviations whole ("kon." = koninklijk), also
+            # when the word merely ends a sentence: "... wie wat kon."
+            found = found | index.lookup(text.rstrip("."))
         if lemma and lemma != lower:
             other = index.lookup(strings[lemma].lower())
             found = found | other if found else other
@@ -374,6 +379,24 @@ class ThemeMatcher:
             )
         return doc
 
+    def _promising(
+        self, found: Iterable[tuple[CompiledPattern, int, int]]
+    ) -> list[tuple[CompiledPattern, int, int]]:
+        """Matches of codes that could reach ``min_score`` even before questions and blocks
+        are taken out: most weak single cues stop here, which keeps the rest of the work small.
+        """
+        matches = list(found)
+        if self.min_score <= 0:
+            return matches
+        best: dict[str, dict[str, float]] = {}
+        for pattern, _, _ in matches:
+            if not pattern.block:
+                weights = best.setdefault(pattern.owner, {})
+                if pattern.weight > weights.get(pattern.text, 0.0):
+                    weights[pattern.text] = pattern.weight
+        keep = {code for code, w in best.items() if noisy_or(w.values()) >= self.min_score}
+        return [match for match in matches if match[0].owner in keep]
+
     def _prune(self, records: list[list[Any]]) -> list[list[Any]]:
         """Drop the evidence of codes that cannot reach ``min_score`` on the rules alone."""
         if not records or self.min_score <= 0:
@@ -397,7 +420,7 @@ class ThemeMatcher:
         kept: dict[tuple[str, int, int], list[Any]] = {}
         blocks: list[tuple[str, int, int]] = []
         questions: dict[int, bool] = {}
-        for pattern, start, end in found:
+        for pattern, start, end in self._promising(found):
             sent = sent_of[start]
             if self.skip_questions:
                 if sent not in questions:
@@ -429,8 +452,10 @@ class ThemeMatcher:
             for outer in [k for k in kept if k[0] == code and k != inner
                           and k[1] <= start and end <= k[2]]:
                 # Nested evidence for one code: keep the one that says more about polarity
-                # ("minder eenzaam" inside "voel ik me minder eenzaam"), else the longer one.
-                if kept[inner][HINT] and not kept[outer][HINT]:
+                # ("minder eenzaam" inside "voel ik me minder eenzaam"), then the one that
+                # weighs more, then the longer one.
+                a, b = kept[inner], kept[outer]
+                if (bool(a[HINT]), a[WEIGHT]) > (bool(b[HINT]), b[WEIGHT]):
                     del kept[outer]
                 else:
                     del kept[inner]

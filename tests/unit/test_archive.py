@@ -100,3 +100,18 @@ def test_member_over_size_limit(tmp_path):
     summary = Ingestor(settings, store).ingest([archive])
     assert summary.quarantined[0][0].endswith("a.zip!groot.txt")
     assert "over the limit" in summary.quarantined[0][1]
+
+
+def test_damaged_member_is_quarantined_and_the_rest_goes_on(tmp_path):
+    settings, store = _store(tmp_path)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr("a_kapot.txt", b"Dit verhaal raakt beschadigd onderweg.\n")
+        zf.writestr("b_goed.txt", b"Dit verhaal komt heel aan.\n")
+    data = out.getvalue().replace(b"beschadigd", b"BESCHADIGD")  # CRC no longer matches
+    archive = tmp_path / "a.zip"
+    archive.write_bytes(data)
+    summary = Ingestor(settings, store).ingest([archive])
+    assert summary.documents_added == 1
+    (where, reason), = summary.quarantined
+    assert where.endswith("a.zip!a_kapot.txt") and reason.startswith("damaged zip member")

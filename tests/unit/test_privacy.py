@@ -149,38 +149,58 @@ def test_speaker_names_only_for_name_labels():
 
 
 class _FakeDeduce:
-    """Stands in for deduce.Deduce: records where it was pointed and writes a cache there."""
+    """Stands in for deduce.Deduce: records which cache it was pointed at."""
 
     calls: ClassVar[list[Path]] = []
 
-    def __init__(self, config, cache_path):
+    def __init__(self, load_base_config, config, cache_path):
         self.calls.append(Path(cache_path))
-        cache = Path(cache_path) / "cache" / "lookup_structs.pickle"
-        if not cache.is_file():
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            cache.write_bytes(b"tries")
+        self.config = config
+
+    @staticmethod
+    def _initialize_tokenizer(path):
+        return None
 
 
 def test_deduce_cache_home_then_shared_then_build(tmp_path, monkeypatch, caplog):
     import deduce
+    import deduce.lookup_structs as structs_module
 
-    from pipeline.privacy import _load_deduce, shared_cache_dir
+    from pipeline.privacy import _cache_file, _load_deduce, shared_cache_dir
+
+    built: list[Path] = []
+
+    def fake_get(lookup_path, cache_path, tokenizer, deduce_version):
+        built.append(Path(cache_path))
+        _cache_file(Path(cache_path)).parent.mkdir(parents=True, exist_ok=True)
+        _cache_file(Path(cache_path)).write_bytes(b"full")
+        return {"first_name": 1, "healthcare_institution": 2, "hospital": 3}
+
+    def fake_save(lookup_structs, cache_path, deduce_version):
+        assert set(lookup_structs) == {"first_name"}  # lite: no institution tries
+        _cache_file(Path(cache_path)).parent.mkdir(parents=True, exist_ok=True)
+        _cache_file(Path(cache_path)).write_bytes(b"lite")
 
     monkeypatch.setattr(deduce, "Deduce", _FakeDeduce)
+    monkeypatch.setattr(structs_module, "get_lookup_structs", fake_get)
+    monkeypatch.setattr(structs_module, "cache_lookup_structs", fake_save)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     _FakeDeduce.calls = []
     home = tmp_path / "home" / "cache" / "deduce"
     shared = shared_cache_dir() / deduce.__version__
     with caplog.at_level("WARNING"):
-        _load_deduce(home)  # nothing cached: build in the home, share a copy
-    assert _FakeDeduce.calls == [home]
+        model = _load_deduce(home, institutions=False)  # nothing cached: build, share a copy
     assert "building the Dutch name lists once" in caplog.text
-    assert (shared / "cache" / "lookup_structs.pickle").read_bytes() == b"tries"
-    other_home = tmp_path / "other" / "cache" / "deduce"
-    _load_deduce(other_home)  # a new home loads the shared copy instead of building
-    assert _FakeDeduce.calls[-1] == shared
-    _load_deduce(home)  # a home with its own cache uses it
-    assert _FakeDeduce.calls[-1] == home
+    assert built == [home / "full"] and _FakeDeduce.calls == [home / "lite"]
+    assert "institution" not in model.config["annotators"]
+    assert _cache_file(shared / "lite").read_bytes() == b"lite"
+    assert _cache_file(shared / "full").read_bytes() == b"full"
+    other = tmp_path / "other" / "cache" / "deduce"
+    _load_deduce(other, institutions=False)  # a new home loads the shared copy
+    assert _FakeDeduce.calls[-1] == shared / "lite" and len(built) == 1
+    model = _load_deduce(home, institutions=True)  # a home with its own cache uses it
+    assert _FakeDeduce.calls[-1] == home / "full" and len(built) == 1
+    assert "institution" in model.config["annotators"]
 
 
 def test_known_organisations_and_the_collection_stay(pseudo):

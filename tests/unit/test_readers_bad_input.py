@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,14 @@ from pipeline.store import Document, Quarantine, Segment, Store
 from tests.unit.test_readers_formats import docx_bytes, pdf_bytes
 
 GOOD = "R: Ik woon hier graag.\nI: Waarom?\nR: Door de buren.\n"
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return out.getvalue()
 
 
 def _run(tmp_path: Path, files: dict[str, bytes], max_mb: float = 50.0):
@@ -48,6 +58,10 @@ def _run(tmp_path: Path, files: dict[str, bytes], max_mb: float = 50.0):
         ("nep.rtf", b"plain text pretending", "corrupt", "{\\rtf"),
         ("nep.vtt", b"00:00:01.000 --> 00:00:02.000\nhoi\n", "corrupt", "WEBVTT"),
         ("zonder.csv", b"naam;leeftijd\nPiet;70\n", "no_text_column", "no recognisable text"),
+        ("kapot.pdf", b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\ngarbage", "corrupt", "PDF"),
+        ("leeg.odt", _zip({"content.xml": b"<bad"}), "corrupt", "corrupt .odt"),
+        ("leeg.xlsx", _zip({"xl/workbook.xml": b"<bad"}), "corrupt", "corrupt .xlsx"),
+        ("kaal.docx", _zip({"other.xml": b"<x/>"}), "corrupt", "no word/document.xml"),
     ],
 )
 def test_bad_file_is_quarantined_and_batch_goes_on(tmp_path, name, data, error_class, words):

@@ -36,8 +36,10 @@ def read_pdf(path: Path, data: bytes) -> ReadResult:
         raise EncryptedFile(f"PDF is encrypted and cannot be opened ({exc})") from exc
     except EncryptedFile:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError) as exc:
+    except PdfReadError as exc:
         raise CorruptFile(f"corrupt PDF: {exc}") from exc
+    except Exception as exc:  # pypdf meets broken files with any error (zlib, struct, ...)
+        raise CorruptFile(f"corrupt PDF: {type(exc).__name__}: {exc}") from exc
     text = "\n\n".join(unwrap(page) for page in pages if page.strip())
     if len(text.strip()) < _MIN_CHARS:
         raise NoTextLayer(

@@ -24,7 +24,10 @@ def read_xlsx(path: Path, data: bytes) -> ReadResult:
     try:
         for sheet in book.worksheets:
             rows = sheet.iter_rows(values_only=True)
-            headers = next(rows, None)
+            try:
+                headers = next(rows, None)
+            except Exception as exc:  # read-only sheets parse lazily: damage shows up here
+                raise CorruptFile(f"corrupt .xlsx: sheet {sheet.title!r}: {exc}") from exc
             if headers is None:
                 continue
             try:
@@ -34,6 +37,8 @@ def read_xlsx(path: Path, data: bytes) -> ReadResult:
             except NoTextColumn as exc:
                 problem = problem or exc
                 continue
+            except Exception as exc:  # read-only sheets parse lazily: damage shows up here
+                raise CorruptFile(f"corrupt .xlsx: sheet {sheet.title!r}: {exc}") from exc
             if len(book.worksheets) > 1:
                 for doc in result.documents:
                     doc.metadata.setdefault("sheet", sheet.title)

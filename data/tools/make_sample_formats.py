@@ -14,7 +14,7 @@ import json
 import zipfile
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent.parent / "sample" / "formats"
 
 DOCX_TRANSCRIPT = [
     "Titel: Gesprek over de moestuin",
