@@ -65,14 +65,50 @@ class PushResult:
         return done / self.seconds if self.seconds else 0.0
 
 
+@dataclass(slots=True)
+class SegRow:
+    """The columns of a segment that push needs (plain rows load far faster than ORM objects)."""
+
+    id: str
+    document_id: str
+    ordinal: int
+    turn: int
+    speaker: str
+    role: str
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(slots=True)
+class TagRow:
+    code: str
+    score: float
+    polarity: str
+    evidence: list[Any]
+
+
+_SEG_COLUMNS = (
+    Segment.id,
+    Segment.document_id,
+    Segment.ordinal,
+    Segment.turn,
+    Segment.speaker,
+    Segment.role,
+    Segment.start,
+    Segment.end,
+    Segment.text,
+)
+
+
 @dataclass
 class _Item:
     """One segment on its way to Label Studio."""
 
-    segment: Segment
+    segment: SegRow
     document_id: str
     source: str | None
-    tags: list[Tag]
+    tags: list[TagRow]
 
     @property
     def uncertainty_key(self) -> float:
@@ -112,7 +148,7 @@ def ensure_project(
 # --- selection ------------------------------------------------------------------------------
 def _machine_tags(
     s: Session, segment_ids: Sequence[str]
-) -> dict[str, tuple[str | None, list[Tag]]]:
+) -> dict[str, tuple[str | None, list[TagRow]]]:
     """Per segment, the latest machine (non-human) source and its tags."""
     latest: dict[str, tuple[Any, str]] = {}
     for chunk in _chunks(list(segment_ids), 900):
@@ -130,12 +166,15 @@ def _machine_tags(
         ):
             if sid not in latest:
                 latest[sid] = (at, source)
-    tags: dict[str, list[Tag]] = defaultdict(list)
+    tags: dict[str, list[TagRow]] = defaultdict(list)
     wanted = {(sid, source) for sid, (_, source) in latest.items()}
+    columns = (Tag.segment_id, Tag.source, Tag.code, Tag.score, Tag.polarity, Tag.evidence)
     for chunk in _chunks(list(latest), 900):
-        for tag in s.scalars(select(Tag).where(Tag.segment_id.in_(chunk))):
-            if (tag.segment_id, tag.source) in wanted:
-                tags[tag.segment_id].append(tag)
+        for sid, source, code, score, polarity, evidence in s.execute(
+            select(*columns).where(Tag.segment_id.in_(chunk))
+        ):
+            if (sid, source) in wanted:
+                tags[sid].append(TagRow(code, score, polarity, evidence or []))
     return {sid: (source, tags.get(sid, [])) for sid, (_, source) in latest.items()}
 
 
@@ -149,21 +188,20 @@ def select_items(
 ) -> tuple[list[_Item], int]:
     """Resident segments to push, in review order; also how many were held back (not private)."""
     query = (
-        select(Segment, Document.pseudonymized)
+        select(*_SEG_COLUMNS, Document.pseudonymized)
         .join(Document, Document.id == Segment.document_id)
         .where(Segment.role == "resident")
         .order_by(Segment.document_id, Segment.ordinal)
     )
     if collection is not None:
         query = query.where(Document.collection == collection)
-    rows = s.execute(query).all()
     held_back = 0
-    segments: list[Segment] = []
-    for segment, pseudonymized in rows:
+    segments: list[SegRow] = []
+    for *columns, pseudonymized in s.execute(query):
         if require_pseudonymized and not pseudonymized:
             held_back += 1
             continue
-        segments.append(segment)
+        segments.append(SegRow(*columns))
     machine = _machine_tags(s, [seg.id for seg in segments])
     items = [_Item(seg, seg.document_id, *machine.get(seg.id, (None, []))) for seg in segments]
     if order == "uncertainty":
@@ -181,54 +219,61 @@ def _clip(text: str) -> str:
     return text if len(text) <= CONTEXT_MAX_CHARS else text[: CONTEXT_MAX_CHARS - 1] + "…"
 
 
-def _speaker(segment: Segment) -> str:
+def _speaker(segment: SegRow) -> str:
     return f"{segment.speaker} ({segment.role})"
+
+
+def _turn_line(turn: list[SegRow]) -> dict[str, str]:
+    return {"speaker": _speaker(turn[0]), "text": _clip(" ".join(x.text for x in turn))}
 
 
 def build_contexts(
     s: Session, items: Sequence[_Item]
 ) -> dict[str, tuple[list[dict[str, str]], list[dict[str, str]]]]:
     """The turns before and after each segment (same document), speaker and role shown."""
-    by_doc: dict[str, list[Segment]] = defaultdict(list)
+    wanted = {it.segment.id for it in items}
+    by_doc: dict[str, list[SegRow]] = defaultdict(list)
     doc_ids = sorted({it.document_id for it in items})
     for chunk in _chunks(doc_ids, 900):
-        for seg in s.scalars(
-            select(Segment).where(Segment.document_id.in_(chunk)).order_by(Segment.ordinal)
+        for row in s.execute(
+            select(*_SEG_COLUMNS)
+            .where(Segment.document_id.in_(chunk))
+            .order_by(Segment.document_id, Segment.ordinal)
         ):
-            by_doc[seg.document_id].append(seg)
+            by_doc[row[1]].append(SegRow(*row))
     out: dict[str, tuple[list[dict[str, str]], list[dict[str, str]]]] = {}
     for segs in by_doc.values():
-        turns: list[list[Segment]] = []
-        for seg in segs:
-            if turns and turns[-1][0].turn == seg.turn:
-                turns[-1].append(seg)
-            else:
-                turns.append([seg])
-        turn_index = {seg.id: i for i, turn in enumerate(turns) for seg in turn}
-        for seg in segs:
-            i = turn_index[seg.id]
-            turn = turns[i]
-            pos = next(k for k, other in enumerate(turn) if other.id == seg.id)
-            before = [
-                {"speaker": _speaker(t[0]), "text": _clip(" ".join(x.text for x in t))}
-                for t in turns[max(0, i - CONTEXT_TURNS_BEFORE) : i]
-            ]
+        out.update(_document_contexts(segs, wanted))
+    return out
+
+
+def _document_contexts(
+    segs: list[SegRow], wanted: set[str]
+) -> dict[str, tuple[list[dict[str, str]], list[dict[str, str]]]]:
+    """Context lines for the wanted segments of one document (segments in reading order)."""
+    turns: list[list[SegRow]] = []
+    for seg in segs:
+        if turns and turns[-1][0].turn == seg.turn:
+            turns[-1].append(seg)
+        else:
+            turns.append([seg])
+    cache: dict[int, dict[str, str]] = {}
+
+    def line(k: int) -> dict[str, str]:
+        if k not in cache:
+            cache[k] = _turn_line(turns[k])
+        return cache[k]
+
+    out = {}
+    for i, turn in enumerate(turns):
+        for pos, seg in enumerate(turn):
+            if seg.id not in wanted:
+                continue
+            before = [line(k) for k in range(max(0, i - CONTEXT_TURNS_BEFORE), i)]
             if pos > 0:
-                before.append(
-                    {"speaker": _speaker(seg), "text": _clip(" ".join(x.text for x in turn[:pos]))}
-                )
-            after = []
-            if pos < len(turn) - 1:
-                after.append(
-                    {
-                        "speaker": _speaker(seg),
-                        "text": _clip(" ".join(x.text for x in turn[pos + 1 :])),
-                    }
-                )
-            after += [
-                {"speaker": _speaker(t[0]), "text": _clip(" ".join(x.text for x in t))}
-                for t in turns[i + 1 : i + 1 + CONTEXT_TURNS_AFTER]
-            ]
+                before.append(_turn_line(turn[:pos]))
+            after = [_turn_line(turn[pos + 1 :])] if pos < len(turn) - 1 else []
+            after += [line(k) for k in range(i + 1, min(len(turns), i + 1 + CONTEXT_TURNS_AFTER))]
             out[seg.id] = (
                 before or [{"speaker": "—", "text": "(begin van het gesprek)"}],
                 after or [{"speaker": "—", "text": "(einde van het gesprek)"}],
@@ -255,7 +300,7 @@ def to_utf16(text: str, index: int) -> int:
     return index + sum(1 for ch in text[:index] if ord(ch) > 0xFFFF)
 
 
-def evidence_spans(segment: Segment, tag: Tag) -> list[tuple[int, int, str]]:
+def evidence_spans(segment: SegRow, tag: TagRow) -> list[tuple[int, int, str]]:
     """The tag's evidence as offsets into the segment text, each checked against that text."""
     spans = []
     for ev in tag.evidence or []:

@@ -26,7 +26,7 @@ def timed(fn, *args, **kwargs) -> tuple[float, object]:
     return time.perf_counter() - started, result
 
 
-def main(n_docs: int = 200, repeats: int = 2) -> None:
+def main(n_docs: int = 200, repeats: int = 3) -> None:
     from flows.environment import prefect_home, prepare
     from flows.server import TemporaryServer
     from pipeline.config import get_settings
@@ -39,8 +39,7 @@ def main(n_docs: int = 200, repeats: int = 2) -> None:
     server = TemporaryServer(prefect_home(settings))
     server_s, _ = timed(lambda: server.start().wait())
 
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
+    from flows.local import temporary_server_settings
     from flows.main import main_flow
     from flows.runners import dask_cluster
     from pipeline import jobs
@@ -57,9 +56,9 @@ def main(n_docs: int = 200, repeats: int = 2) -> None:
         assert result["ingest"]["documents_added"] == n_docs, result["ingest"]
 
     times: dict[str, list[float]] = {"direct": [], "flow": [], "dask": [], "dask_warm": []}
-    with temporary_settings({PREFECT_API_URL: server.api_url}):
-        as_flow(work / "warmup", )  # imports, first flow registration
-        for i in range(repeats):
+    with temporary_server_settings(server.api_url):
+        as_flow(work / "warmup")  # imports, first flow registration
+        for i in range(repeats):  # interleaved, so load from other processes hits both alike
             times["direct"].append(timed(direct, work / f"direct{i}")[0])
             times["flow"].append(timed(as_flow, work / f"flow{i}")[0])
         times["dask"].append(timed(as_flow, work / "dask0", runner="dask")[0])

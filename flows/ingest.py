@@ -62,12 +62,12 @@ def ingest_cache_key(_ctx: TaskRunContext, parameters: dict[str, Any]) -> str | 
     try:
         source = source_for(parameters["path"])
         sha = hashlib.sha256(source.load()).hexdigest()
+        with res.store.session() as s:
+            ids = sorted(s.scalars(select(Document.id).where(Document.sha256 == sha)))
+        if not ids:
+            return None
         meta = res.ingestor.manifests.lookup(source.path)
     except Exception:  # unreadable file or manifest: let the task run and quarantine it
-        return None
-    with res.store.session() as s:
-        ids = sorted(s.scalars(select(Document.id).where(Document.sha256 == sha)))
-    if not ids:
         return None
     parts = [sha, res.store.url, ",".join(ids), repr(dataclasses.asdict(meta))]
     return "ingest-" + hashlib.sha256("\0".join(parts).encode()).hexdigest()

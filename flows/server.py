@@ -4,7 +4,9 @@ Prefect 3 needs an API to run flows. Its own "ephemeral" server prints to the te
 started only when the first flow begins; this one logs to ``PREFECT_HOME/server.log`` and is
 started as early as possible, so its ~10 s start-up overlaps with loading kracht. On Linux the
 server is told to exit when its parent dies, so a ``kill -9`` of ``kracht run`` leaves no
-orphan server behind. Nothing here imports Prefect (the server runs in its own process).
+orphan server behind. Its database is in memory by default: the run's record is kept in the
+kracht store, and writing 200 task runs' states to a SQLite file on disk slowed the flow that
+produced them. Nothing here imports Prefect (the server runs in its own process).
 """
 
 from __future__ import annotations
@@ -54,8 +56,11 @@ def healthy(api_url: str, timeout: float = 2.0) -> bool:
 class TemporaryServer:
     """``start()`` returns at once; ``wait()`` blocks until the API answers; ``stop()`` ends it."""
 
-    def __init__(self, prefect_home: Path, startup_timeout: float = 90.0) -> None:
+    def __init__(
+        self, prefect_home: Path, startup_timeout: float = 90.0, in_memory: bool = True
+    ) -> None:
         self.prefect_home = prefect_home
+        self.in_memory = in_memory
         self.startup_timeout = startup_timeout
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
@@ -77,6 +82,8 @@ class TemporaryServer:
             "PREFECT__SERVER_FINAL": "1",
             "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
         }
+        if self.in_memory:
+            env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = "sqlite+aiosqlite:///:memory:"
         env.pop("PREFECT_API_URL", None)
         log = self.log_path.open("ab")
         try:

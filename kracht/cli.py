@@ -37,6 +37,9 @@ review.register(app)
 # --- end: review ---
 
 # --- registrations: train ---
+from kracht.commands import train as train_commands  # noqa: E402
+
+train_commands.register(app)
 # --- end: train ---
 
 # --- registrations: flows ---

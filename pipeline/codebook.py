@@ -24,6 +24,7 @@ import json
 import re
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal
 
@@ -303,6 +304,26 @@ class Codebook:
             close = difflib.get_close_matches(key, list(self._by_name), n=3)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             raise KeyError(f"unknown code {key!r}{hint}") from None
+
+    def warnings(self) -> list[str]:
+        """Patterns that are valid but probably not what was meant.
+
+        The usual slip is a multi-word alternative inside a token list: ``a|b|open podium``
+        means "(a or b or open) then podium"; the whole-pattern form is ``a|b | open podium``.
+        """
+        found: list[str] = []
+        for code in self.codes:
+            for pattern in code.patterns:
+                for variant in pattern.variants:
+                    for left, right in pairwise(variant):
+                        if right.gap == 0 and len(left.alternatives) >= 4:
+                            found.append(
+                                f"{code.id}: pattern {pattern.match!r}: a word follows a list "
+                                f"of {len(left.alternatives)} alternatives directly; for a "
+                                "multi-word alternative use ' | ' (with spaces)"
+                            )
+                            break
+        return found
 
     def group(self, group_id: str) -> Group:
         return next(g for g in self.model.groups if g.id == group_id)

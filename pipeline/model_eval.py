@@ -233,9 +233,9 @@ def model_card(metrics: dict[str, Any]) -> str:
         "  probabilities.",
         "- Thresholds: per code, the best F1 on out-of-fold stacked probabilities of the training",
         "  data (never the test file).",
-        "- Polarity: per code a multinomial logistic regression over the same text features; the",
-        "  rules' polarity adds a vote of weight "
-        f"{metrics['out_of_fold']['rule_vote']} (chosen out of fold).",
+        "- Polarity: per code a logistic regression over the same text features, then one small",
+        "  model shared by all codes over its probabilities and the rules' polarity, cue and",
+        "  negation signals (fitted out of fold).",
         "- No word vectors: the shipped spaCy pipelines carry none.",
         "- Saved with skops; loading refuses any type outside an explicit allow-list.",
         "",
@@ -303,3 +303,78 @@ def model_card(metrics: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def curve_report(tagger: Any, gold: Sequence[GoldItem], path: str | Path,
+                 report: ModelReport | None = None, train_paths: Sequence[Path] | None = None,
+                 points: int = 10, seeds: Sequence[int] = (0, 1, 2)) -> list[dict[str, Any]]:
+    """Learning curve on ``gold`` from the default training data, drawn to ``path``."""
+    from pipeline.training import DEFAULT_TRAIN, canonical, read_examples, rule_evidence_for
+
+    examples = canonical(read_examples(train_paths or DEFAULT_TRAIN), tagger.codebook)
+    evidence = rule_evidence_for(tagger, [e.text for e in examples])
+    curve = learning_curve(tagger, examples, evidence, gold, points=points, seeds=seeds)
+    baselines = {s.system: s.macro_f1 for s in (report.systems[:2] if report else [])}
+    plot_learning_curve(curve, path, baselines)
+    return [{"size": p.size, "seed": p.seed, "macro_f1": round(p.macro_f1, 4)} for p in curve]
+
+
+# --- review queue (active learning) -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """A resident segment and how close its most uncertain code is to that code's threshold."""
+
+    segment_id: str
+    text: str
+    code: str
+    probability: float
+    threshold: float
+
+    @property
+    def margin(self) -> float:
+        return abs(self.probability - self.threshold)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"segment": self.segment_id, "code": self.code,
+                "probability": round(self.probability, 4), "threshold": self.threshold,
+                "margin": round(self.margin, 4), "text": self.text}
+
+
+def uncertainty(probabilities: dict[str, float], thresholds: dict[str, float]
+                ) -> tuple[str, float]:
+    """The code whose probability is nearest its threshold, and that probability.
+
+    Margin to the *per-code threshold* rather than to 0.5: a code assigned from 0.3 is most in
+    doubt at 0.3, so that is where a human label teaches the model most.
+    """
+    code = min(probabilities, key=lambda c: abs(probabilities[c] - thresholds.get(c, 0.5)))
+    return code, probabilities[code]
+
+
+def review_queue(store: Any, tagger: Any, batch_size: int = 256) -> list[QueueItem]:
+    """Every resident segment in the store, ranked by margin (smallest, most useful, first)."""
+    from sqlalchemy import select
+
+    from pipeline.store import Segment
+    from pipeline.tagger import rule_evidence
+
+    classifier = tagger.classifier
+    with store.session() as s:
+        rows = s.execute(
+            select(Segment.id, Segment.text).where(Segment.role == "resident")
+            .order_by(Segment.document_id, Segment.ordinal)
+        ).all()
+    items: list[QueueItem] = []
+    for start in range(0, len(rows), batch_size):
+        chunk = rows[start:start + batch_size]
+        texts = [text for _, text in chunk]
+        docs = tagger.nlp.pipe(texts, batch_size=batch_size)
+        for (segment_id, text), doc, prediction in zip(chunk, docs, classifier.predict(texts),
+                                                       strict=True):
+            probabilities = classifier.probabilities(prediction, rule_evidence(doc))
+            code, probability = uncertainty(probabilities, classifier.thresholds)
+            items.append(QueueItem(segment_id, text, code, probability,
+                                   classifier.threshold(code)))
+    return sorted(items, key=lambda item: (item.margin, item.segment_id))

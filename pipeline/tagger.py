@@ -50,7 +50,12 @@ def is_coded_speaker(speaker: str | None) -> bool:
 
 
 class ThemeClassifier(Protocol):
-    """What the tagger needs from a trained classifier (``pipeline/classify.py``)."""
+    """What the tagger needs from a trained classifier (``pipeline/classify.py``).
+
+    Optional, used by :func:`merge` when present: ``probabilities(prediction, evidence)`` (a
+    stack over text and rule signals), ``polarity(code, prediction, items, rule_polarity)`` and
+    ``evidence(text, code)`` (spans for a model-only code).
+    """
 
     name: str
     version: str
@@ -77,16 +82,17 @@ class RuleEvidence:
     pattern: str
 
 
-def rule_evidence(doc: Doc) -> dict[str, list[RuleEvidence]]:
-    """Rule matches of a processed doc, grouped by code, in text order."""
+def rule_evidence(doc: Doc, records: Sequence[Sequence[Any]] | None = None
+                  ) -> dict[str, list[RuleEvidence]]:
+    """Rule matches of a processed doc (or its ``records``), grouped by code, in text order."""
     grouped: dict[str, list[RuleEvidence]] = {}
-    for record in doc._.theme_matches or ():
-        span = doc[record[START] : record[END]]
+    for record in doc._.theme_matches or () if records is None else records:
+        first, last = doc[record[START]], doc[record[END] - 1]
         grouped.setdefault(record[CODE], []).append(
             RuleEvidence(
                 code=record[CODE],
-                start=span.start_char,
-                end=span.end_char,
+                start=first.idx,
+                end=last.idx + len(last.text),
                 weight=record[WEIGHT],
                 polarity=record[POLARITY] or "neutral",
                 cued=record[CUED],
@@ -116,30 +122,55 @@ def merge(
     """The one place where rule evidence and model probabilities become final themes.
 
     Rules only (``probabilities is None``): a code is assigned when its rule score reaches the
-    codebook ``threshold``. With a model: a code is assigned when the model's probability
-    reaches the classifier's threshold for it *or* the rules alone reach theirs; the score is
-    the larger of the two, evidence and polarity come from the rules (a model-only code gets
-    ``neutral`` and no evidence, to be reviewed). Themes come in codebook order.
+    codebook ``threshold``; score = rule score, polarity and evidence from the rules.
+
+    With a model, ``probabilities`` is what ``classifier.predict`` returned for this text:
+
+    * a stacking classifier (one with ``probabilities(prediction, evidence)``, as
+      ``pipeline/classify.py``) folds the rule evidence in itself; a code is assigned when that
+      final probability reaches ``classifier.threshold(code)``, which was tuned on exactly these
+      probabilities, and the probability is the score;
+    * a plain classifier: a code is assigned when its probability reaches the threshold *or*
+      the rules alone reach theirs; the score is the larger of the two.
+
+    Polarity comes from ``classifier.polarity(...)`` when the classifier has it, else from the
+    rules (``neutral`` for a model-only code). Evidence comes from the rules, else from
+    ``classifier.evidence(text, code)`` when available, else none (to be reviewed).
+    Themes come in codebook order.
     """
+    model = classifier if probabilities is not None else None
+    predicted: Mapping[str, float] = probabilities or {}
+    stack = getattr(model, "probabilities", None)
+    stacked = stack(predicted, evidence) if stack is not None else None
     themes: list[Theme] = []
     for code in codebook.codes:
         items = evidence.get(code.id, ())
         score = rule_score(items) if items else 0.0
         assigned = score >= codebook.threshold
-        if probabilities is not None and classifier is not None:
-            probability = float(probabilities.get(code.id, 0.0))
-            if probability >= classifier.threshold(code.id):
-                assigned = True
-            score = max(score, probability)
+        rule_polarity = combine((e.polarity, e.cued) for e in items) if items else "neutral"
+        polarity = rule_polarity
+        if model is not None:
+            if stacked is not None:
+                score = float(stacked.get(code.id, 0.0))
+                assigned = score >= model.threshold(code.id)
+            else:
+                probability = float(predicted.get(code.id, 0.0))
+                assigned = assigned or probability >= model.threshold(code.id)
+                score = max(score, probability)
+            if assigned and hasattr(model, "polarity"):
+                polarity = model.polarity(code.id, predicted, items, rule_polarity)
         if not assigned:
             continue
+        spans = _spans(text, items)
+        if not spans and model is not None and hasattr(model, "evidence"):
+            spans = model.evidence(text, code.id)
         # model_construct: every field is built right here, validation would only cost time.
         themes.append(
             Theme.model_construct(
                 code=code.id,
-                score=min(1.0, score),
-                polarity=combine((e.polarity, e.cued) for e in items) if items else "neutral",
-                evidence=_spans(text, items),
+                score=min(1.0, max(0.0, score)),
+                polarity=polarity,
+                evidence=spans,
             )
         )
     return themes
@@ -234,10 +265,11 @@ class Tagger:
     def _output(
         self, doc: Doc, item: TagInput, probabilities: Mapping[str, float] | None
     ) -> TagOutput:
-        if not doc._.theme_matches and probabilities is None:
+        records = doc._.theme_matches
+        if not records and probabilities is None:
             return TagOutput.model_construct(id=item.id, themes=[])
-        themes = merge(item.text, self.codebook, rule_evidence(doc), probabilities,
-                       self.classifier)
+        themes = merge(item.text, self.codebook, rule_evidence(doc, records or ()),
+                       probabilities, self.classifier)
         return TagOutput.model_construct(id=item.id, themes=themes)
 
     def tag_texts(self, texts: Sequence[str]) -> list[list[Theme]]:

@@ -18,13 +18,15 @@ from typing import Any
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import KFold
+from sklearn.model_selection import GroupKFold, KFold, cross_val_predict
 from sklearn.multiclass import OneVsRestClassifier
 
 from pipeline.classify import (
     MODEL_FILE,
     STACK_FEATURES,
     ThemeClassifier,
+    polarity_features,
+    polarity_probabilities,
     rule_matrix,
     stack_features,
     text_model,
@@ -39,8 +41,9 @@ DATA_DIR = PROJECT_ROOT / "data"
 DEFAULT_TRAIN = (DATA_DIR / "train", DATA_DIR / "dev")
 DEFAULT_TEST = DATA_DIR / "test" / "test.jsonl"
 DEFAULT_NAME = "themes"
+#: Fewer positives than this and a code cannot get out-of-fold scores and a threshold.
+MIN_POSITIVES = 3
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.025), 3)
-RULE_VOTES = (0.0, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5)
 
 
 #: A labeled segment is the same thing as a gold item of ``pipeline/evaluate.py``.
@@ -149,44 +152,65 @@ def fit_polarity(features: Any, examples: Sequence[Example], code: str, c: float
     return model.fit(features[rows], labels)
 
 
-def _polarity_probs(model: OneVsRestClassifier | None, features: Any) -> np.ndarray:
-    out = np.full((features.shape[0], len(POLARITIES)), np.nan)
-    if model is not None:
-        probs = model.predict_proba(features)
-        for k, label in enumerate(model.classes_):
-            out[:, POLARITIES.index(label)] = probs[:, k]
-    return out
+def fit_shared_polarity(features: Any, examples: Sequence[Example], c: float = 4.0
+                        ) -> OneVsRestClassifier | None:
+    """One polarity model over every (segment, code) pair of every code.
+
+    Polarity words ("niet", "minder", "eindelijk", "nooit meer") mean the same for most codes,
+    so pooling gives it ten times the data of a per-code model: out of fold 0.78 of gold
+    polarities right against 0.72 per code (train + dev).
+    """
+    rows = [i for i, e in enumerate(examples) for _ in e.themes]
+    labels = [polarity for e in examples for polarity in e.themes.values()]
+    if len(set(labels)) < 2:
+        return None
+    model = OneVsRestClassifier(
+        LogisticRegression(C=c, solver="liblinear", dual=True, max_iter=1000,
+                           class_weight="balanced")
+    )
+    return model.fit(features[rows], labels)
 
 
-def choose_rule_vote(
+def fit_polarity_stack(
     examples: Sequence[Example],
     codes: Sequence[str],
     oof_polarity: np.ndarray,
+    oof_shared: np.ndarray,
+    evidence: Sequence[Mapping[str, Sequence[Any]]],
     rule_pol: Sequence[Mapping[str, str]],
-) -> tuple[float, float]:
-    """The weight of the rules' polarity vote that gets most gold polarities right out of fold."""
-    best = (0.0, -1.0)
-    for vote in RULE_VOTES:
-        right = total = 0
-        for i, e in enumerate(examples):
-            for j, code in enumerate(codes):
-                if code not in e.themes:
-                    continue
-                probs = oof_polarity[i, j]
-                rule = rule_pol[i].get(code)
-                if np.isnan(probs).all():
-                    guess = rule or "positive"
-                else:
-                    probs = np.nan_to_num(probs).copy()
-                    if rule:
-                        probs[POLARITIES.index(rule)] += vote
-                    guess = POLARITIES[int(np.argmax(probs))]
-                right += guess == e.themes[code]
-                total += 1
-        accuracy = right / total if total else 0.0
-        if accuracy > best[1] + 1e-9:
-            best = (vote, accuracy)
-    return best
+    c: float = 3.0,
+) -> tuple[np.ndarray, float]:
+    """The polarity stack (rows in ``POLARITIES`` order) and its out-of-fold accuracy.
+
+    Fitted on every gold (segment, code) pair, from out-of-fold text polarity probabilities;
+    one model shared by all codes (a per-code one has too few ``mixed``/``neutral`` cases).
+    """
+    rows, labels, groups = [], [], []
+    for i, e in enumerate(examples):
+        for j, code in enumerate(codes):
+            if code in e.themes:
+                items = evidence[i].get(code, ())
+                rows.append(polarity_features(oof_polarity[i, j], oof_shared[i], items,
+                                              rule_pol[i].get(code, "neutral")))
+                labels.append(e.themes[code])
+                groups.append(i)
+    weights = np.zeros((len(POLARITIES), len(rows[0]) + 1 if rows else 1))
+    weights[:, -1] = -1e3
+    if len(set(labels)) < 2:
+        weights[POLARITIES.index(labels[0]) if labels else 0, -1] = 0.0
+        return weights, 1.0 if labels else 0.0
+    x, y = np.array(rows), np.array(labels)
+    model = LogisticRegression(C=c, max_iter=2000)
+    folds = min(5, len(set(groups)))
+    predicted = cross_val_predict(model, x, y, cv=GroupKFold(folds), groups=groups)
+    model.fit(x, y)
+    coef = model.coef_ if len(model.classes_) > 2 else np.vstack([-model.coef_, model.coef_])
+    intercept = (model.intercept_ if len(model.classes_) > 2
+                 else np.concatenate([-model.intercept_, model.intercept_]))
+    for k, label in enumerate(model.classes_):
+        weights[POLARITIES.index(label), :-1] = coef[k]
+        weights[POLARITIES.index(label), -1] = intercept[k]
+    return weights, float(np.mean(predicted == y))
 
 
 def fit_classifier(
@@ -209,12 +233,17 @@ def fit_classifier(
     rules = np.stack([rule_matrix(ev, codes) for ev in evidence])  # (n, codes, k)
     rule_pol = rule_polarities(evidence, codes)
     n = len(examples)
+    scarce = [code for code, count in zip(codes, y.sum(axis=0), strict=True)
+              if count < MIN_POSITIVES]
+    if scarce:
+        raise ValueError(f"too few examples (< {MIN_POSITIVES}) for: {', '.join(scarce)}")
     folds = max(2, min(folds, int(y.sum(axis=0).min()) if y.size else 2))
     splitter = KFold(folds, shuffle=True, random_state=seed)
     splits = list(splitter.split(np.arange(n)))
 
     decision = np.zeros((n, len(codes)))
-    oof_polarity = np.full((n, len(codes), len(POLARITIES)), np.nan)
+    oof_polarity = np.zeros((n, len(codes), len(POLARITIES)))
+    oof_shared = np.zeros((n, len(POLARITIES)))
     for train_idx, test_idx in splits:
         model = text_model(c).fit([texts[i] for i in train_idx], y[train_idx])
         features = model.named_steps["features"]
@@ -225,7 +254,9 @@ def fit_classifier(
             fold_examples = [examples[i] for i in train_idx]
             for j, code in enumerate(codes):
                 pol_model = fit_polarity(train_x, fold_examples, code)
-                oof_polarity[test_idx, j] = _polarity_probs(pol_model, test_x)
+                oof_polarity[test_idx, j] = polarity_probabilities(pol_model, test_x)
+            oof_shared[test_idx] = polarity_probabilities(
+                fit_shared_polarity(train_x, fold_examples), test_x)
 
     text = text_model(c).fit(texts, y)
     all_x = text.named_steps["features"].transform(texts)
@@ -248,13 +279,14 @@ def fit_classifier(
         stack[j, -1] = stacker.intercept_[0]
         thresholds[code] = best_threshold(y[:, j], oof[:, j])
 
-    polarity_models: list[OneVsRestClassifier | None] = []
-    vote, polarity_accuracy = 0.0, 0.0
+    polarity_models: list[OneVsRestClassifier | None] = [None] * len(codes)
+    shared_polarity = None
+    polarity_stack, polarity_accuracy = fit_polarity_stack(
+        examples, codes, oof_polarity, oof_shared, evidence, rule_pol
+    )
     if polarity:
         polarity_models = [fit_polarity(all_x, examples, code) for code in codes]
-        vote, polarity_accuracy = choose_rule_vote(examples, codes, oof_polarity, rule_pol)
-    else:
-        polarity_models = [None] * len(codes)
+        shared_polarity = fit_shared_polarity(all_x, examples)
 
     predicted = np.column_stack([oof[:, j] >= thresholds[c_] for j, c_ in enumerate(codes)])
     f1s = []
@@ -272,8 +304,9 @@ def fit_classifier(
         stack=stack,
         thresholds=thresholds,
         polarity_models=polarity_models,
+        shared_polarity=shared_polarity,
+        polarity_stack=polarity_stack,
         metadata={
-            "rule_vote": vote,
             "folds": folds,
             "seed": seed,
             "c": c,
@@ -382,8 +415,7 @@ def train(
                  "test_file": str(test_path) if test_path else None, "test_examples": len(gold)},
         "thresholds": classifier.thresholds,
         "out_of_fold": {"macro_f1": round(report.oof_macro_f1, 4),
-                        "polarity_accuracy": round(report.oof_polarity_accuracy, 4),
-                        "rule_vote": classifier.metadata["rule_vote"]},
+                        "polarity_accuracy": round(report.oof_polarity_accuracy, 4)},
     }
     if gold:
         comparison = compare(tagger, gold, classifier)

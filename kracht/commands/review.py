@@ -73,8 +73,8 @@ def push_command(
         store.close()
     held = f", {result.held_back} held back (not pseudonymized)" if result.held_back else ""
     out.print(
-        f"project {result.project_id}: {result.created} tasks created, {result.updated} updated"
-        f"{held} in {result.seconds:.1f} s ({result.tasks_per_second:.0f} tasks/s)"
+        f"project {result.project_id}: {result.created} tasks created, {result.updated} with new "
+        f"predictions, {result.unchanged} unchanged{held} in {result.seconds:.1f} s"
     )
 
 

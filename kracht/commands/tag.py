@@ -29,7 +29,7 @@ from pipeline.evaluate import Scores, evaluate
 from pipeline.schema import TagInput
 from pipeline.tagger import Tagger, is_coded_speaker
 
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 CodebookOption = Annotated[
     Path | None, typer.Option("--codebook", help="codebook YAML (default: KRACHT_CODEBOOK)")
@@ -235,6 +235,8 @@ def validate_codebook(path: PathArgument = None) -> None:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from None
     patterns = sum(len(code.patterns) for code in book.codes)
+    for warning in book.warnings():
+        err.print(f"[yellow]warning[/yellow] {warning}")
     err.print(
         f"[green]ok[/green] {target}: {book.name} {book.version}, {len(book.codes)} codes in "
         f"{len(book.groups)} groups, {patterns} patterns, hash {book.hash[:12]}"

@@ -186,9 +186,9 @@ class ContextScope:
         self.rules = rules.keyed(nlp.vocab.strings.__getitem__)
 
     def __call__(self, doc: Doc) -> Doc:
-        records: list[list[Any]] = doc._.theme_matches or []
+        ext = doc._
+        records: list[list[Any]] = ext.theme_matches or []
         if not records:
-            doc._.context_flags = None
             return doc
         scopes = doc_scopes(self.rules, doc, {record[SENT] for record in records})
         for record in records:
@@ -197,7 +197,7 @@ class ContextScope:
                 s.kind == "negation" and covers(s, start, end) for s in scopes
             )
             record[HEDGED] = any(s.kind == "hedge" and covers(s, start, end) for s in scopes)
-        doc._.context_flags = token_flags(scopes, len(doc))
+        ext.context_flags = token_flags(scopes, len(doc))
         return doc
 
 

@@ -146,11 +146,12 @@ class PolarityTagger:
         self._valence: dict[int, int] = {}
 
     def __call__(self, doc: Doc) -> Doc:
-        records: list[list[Any]] = doc._.theme_matches or []
+        ext = doc._
+        records: list[list[Any]] = ext.theme_matches or []
         if not records:
             return doc
         words, sent_of, sent_ends = doc_view(doc)
-        flags = doc._.context_flags or bytes(len(doc))
+        flags = ext.context_flags or bytes(len(doc))
         turn = change_point(self.lexicon, words)
         strings = doc.vocab.strings
         for record in records:
@@ -158,7 +159,7 @@ class PolarityTagger:
             if turn is not None and polarity == "negative" and record[START] < turn:
                 polarity = "mixed" if record[CODE] in self.problem_codes else "positive"
             record[POLARITY], record[CUED] = polarity, cued
-        doc._.theme_view = None  # last reader: the doc need not carry it any further
+        ext.theme_view = None  # last reader: the doc need not carry it any further
         return doc
 
     def _polarity(

@@ -106,14 +106,33 @@ class CompiledPattern:
     anchor: int = 0
 
 
-def _anchor(elements: Sequence[Element]) -> int:
-    """The element a sequence is looked up by: its rarest-looking word (the longest, exact
-    before wildcard), so that "ik ben ... iemand" is only tried where "iemand" occurs."""
+#: Frequent Dutch words: a sequence is never anchored on them when it has a rarer element.
+COMMON_WORDS = frozenset(
+    [
+        "aan", "al", "alle", "alleen", "als", "altijd", "ben", "bij", "dan", "dat", "de", "deed",
+        "die", "dit", "doe", "doen", "doet", "een", "eens", "elkaar", "en", "er", "ga", "gaan",
+        "gaat", "geen", "gewoon", "goed", "had", "heb", "hebben", "heeft", "heel", "hem", "het",
+        "hier", "hij", "hoe", "hun", "ik", "in", "is", "iedereen", "iemand", "ja", "je", "jij",
+        "jullie", "kan", "kon", "komen", "komt", "kwam", "maar", "me", "mee", "meer", "men",
+        "mensen", "met", "mij", "mijn", "m'n", "moet", "na", "naar", "niemand", "niet", "niets",
+        "niks", "nog", "nooit", "nu", "of", "om", "onze", "ook", "op", "over", "te", "toen", "tot",
+        "u", "uit", "van", "veel", "voor", "waar", "wanneer", "was", "wat", "we", "wel", "werd",
+        "wie", "wij", "wil", "zal", "ze", "zei", "zeggen", "zelf", "zich", "zij", "zijn", "zit",
+        "zitten", "zo", "zou",
+    ]
+)
 
-    def rarity(element: Element) -> tuple[int, int]:
+
+def _anchor(elements: Sequence[Element]) -> int:
+    """The element a sequence is looked up by: its rarest-looking word (no frequent word, then
+    the longest, exact before wildcard), so that "ik ben ... iemand" is only tried where
+    "iemand" occurs and "niet ... serieus" only where "serieus" does."""
+
+    def rarity(element: Element) -> tuple[bool, int, bool]:
+        rare = not any(glob.text in COMMON_WORDS for glob in element.alternatives)
         shortest = min(len(glob.text) for glob in element.alternatives)
         exact = all(glob.kind == "exact" for glob in element.alternatives)
-        return shortest, exact
+        return rare, shortest, exact
 
     return max(range(len(elements)), key=lambda k: rarity(elements[k]))
 
@@ -157,7 +176,7 @@ class PatternSet:
 
     def token_ids(
         self, doc: Doc
-    ) -> tuple[list[frozenset[int]], list[tuple[int, ...]], list[int]]:
+    ) -> tuple[list[frozenset[int]], list[tuple[int, ...]], list[int], list[int]]:
         """Per token: the element ids it matches and the patterns anchored on it.
 
         Works on the hash ids of ``doc.to_array`` (no ``Token`` objects, no strings for words
@@ -168,14 +187,16 @@ class PatternSet:
         ids: list[frozenset[int]] = []
         starts: list[tuple[int, ...]] = []
         lowers: list[int] = []
-        for lower, lemma in doc.to_array([LOWER, LEMMA]).tolist():
+        sent_starts: list[int] = []
+        for lower, lemma, sent_start in doc.to_array([LOWER, LEMMA, SENT_START]).tolist():
             hit = cache.get(lower if lemma == lower else (lower, lemma))
             if hit is None:
                 hit = self._entry(doc, lower, lemma)
             ids.append(hit[0])
             starts.append(hit[1])
             lowers.append(lower)
-        return ids, starts, lowers
+            sent_starts.append(sent_start)
+        return ids, starts, lowers, sent_starts
 
     def _entry(self, doc: Doc, lower: int, lemma: int) -> tuple[frozenset[int], tuple[int, ...]]:
         index = self.build()
@@ -271,14 +292,18 @@ def _match_back(
     return None
 
 
-def sentence_bounds(doc: Doc) -> tuple[list[int], list[int]]:
-    """Per token: the index of its sentence and the token index where that sentence ends."""
+def sentence_bounds(doc: Doc, flags: Sequence[int] | None = None) -> tuple[list[int], list[int]]:
+    """Per token: the index of its sentence and the token index where that sentence ends.
+
+    ``flags`` are the doc's ``SENT_START`` values when the caller already has them.
+    """
     n = len(doc)
     if n == 0:
         return [], []
     starts = [0]
     if doc.has_annotation("SENT_START"):
-        flags = doc.to_array(SENT_START).tolist()
+        if flags is None:
+            flags = doc.to_array(SENT_START).tolist()
         starts += [i for i in range(1, n) if flags[i] == 1]
     starts.append(n)
     sent_of: list[int] = []
@@ -364,15 +389,16 @@ class ThemeMatcher:
 
     def __call__(self, doc: Doc) -> Doc:
         records: list[list[Any]] = []
+        ext = doc._
         if len(doc):
-            ids, starts, lowers = self.patterns.token_ids(doc)
+            ids, starts, lowers, sent_starts = self.patterns.token_ids(doc)
             if any(starts):
-                sent_of, sent_ends = sentence_bounds(doc)
+                sent_of, sent_ends = sentence_bounds(doc, sent_starts)
                 found = self.patterns.find(ids, starts, sent_of)
                 records = self._prune(self._records(doc, found, lowers, sent_of, sent_ends))
                 if records:
-                    doc._.theme_view = (lowers, sent_of, sent_ends)
-        doc._.theme_matches = records
+                    ext.theme_view = (lowers, sent_of, sent_ends)
+        ext.theme_matches = records
         if records:
             doc.spans[SPANS_KEY] = SpanGroup(
                 doc, name=SPANS_KEY, spans=[Span(doc, r[START], r[END], r[CODE]) for r in records]

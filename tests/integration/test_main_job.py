@@ -86,7 +86,7 @@ def test_segments_command_prints_json_lines(tmp_path):
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [(x["role"], x["text"], x["start"], x["end"]) for x in lines] == [
         ("interviewer", "Hoe gaat het?", 3, 16),
-        ("resident", "Goed\u00a0hoor 😀", 21, 31),
+        ("resident", "Goed\u00a0hoor 😀", 21, 32),
     ]
     assert set(lines[0]) == {
         "document", "segment", "speaker", "role", "start", "end", "text", "timestamp",

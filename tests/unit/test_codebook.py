@@ -126,3 +126,10 @@ def test_settings_point_at_another_codebook(tmp_path: Path, monkeypatch, text: s
     settings = get_settings()
     assert settings.codebook == own
     assert load_codebook(settings.codebook).name == "eigen"
+
+
+def test_warning_for_a_multi_word_alternative(text: str) -> None:
+    assert load_codebook(DEFAULT_CODEBOOK).warnings() == []
+    slip = parse_codebook(text.replace('"applaus|', '"applaus|klap|klapt|open podium|', 1))
+    (warning,) = slip.warnings()
+    assert "gezien_en_gewaardeerd" in warning and "' | '" in warning

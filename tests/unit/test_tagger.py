@@ -133,3 +133,30 @@ def test_merge_with_a_classifier(tagger: Tagger) -> None:
     assert with_model.source == "model:fake@0.1"
     (themes,) = with_model.tag_texts(["Ik kook graag."])
     assert [t.code for t in themes] == ["ontmoeting"]
+
+
+def test_merge_with_a_stacking_classifier(tagger: Tagger) -> None:
+    class Stacking:
+        name, version = "stack", "0.2"
+
+        def predict(self, texts):  # type: ignore[no-untyped-def]
+            return [{"ontmoeting": 0.2} for _ in texts]
+
+        def threshold(self, code: str) -> float:
+            return 0.5
+
+        def probabilities(self, prediction, evidence):  # type: ignore[no-untyped-def]
+            # the stack sees the rule evidence: trust the rules for eenzaamheid only
+            return {"eenzaamheid": 0.8 if evidence.get("eenzaamheid") else 0.1,
+                    "ontmoeting": prediction["ontmoeting"]}
+
+        def polarity(self, code, prediction, items, rule_polarity):  # type: ignore[no-untyped-def]
+            return "mixed"
+
+        def evidence(self, text, code):  # type: ignore[no-untyped-def]
+            return []
+
+    stacked = Tagger(tagger.nlp, tagger.codebook, Stacking(), nlp_name=tagger.nlp_name)
+    (themes,) = stacked.tag_texts(["Ik ben zo eenzaam. Ik ben vrijwilliger bij de voedselbank."])
+    assert [(t.code, t.score, t.polarity) for t in themes] == [("eenzaamheid", 0.8, "mixed")]
+    assert themes[0].evidence and themes[0].evidence[0].text == "eenzaam"

@@ -142,3 +142,14 @@ def test_evaluate_json(tmp_path: Path) -> None:
     assert rules["codes"]["ontmoeting"]["fn"] == 1
     assert baseline["interviewer_coded"] == 1  # keyword search does not know speakers
     assert "macro F1" in result.stdout
+
+
+@pytest.mark.slow
+def test_n_process_gives_the_same_output(tmp_path: Path) -> None:
+    source = write_jsonl(tmp_path / "in.jsonl", LINES * 20)
+    one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    assert tag(["--in", str(source), "--out", str(one)]).exit_code == 0
+    result = tag(["--in", str(source), "--out", str(two), "--n-process", "2",
+                  "--batch-size", "7"])
+    assert result.exit_code == 0, result.output
+    assert one.read_bytes() == two.read_bytes()
