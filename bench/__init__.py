@@ -1,1 +1,1 @@
-"""Benchmarks: one script per measure, each printing ratios against a baseline measured in the same run."""
+"""Benchmarks: one script per measure, each printing ratios against a baseline from the same run."""

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 
-def _store(settings: Settings):  # noqa: ANN202
+def _store(settings: Settings):
     from pipeline.store import Store
 
     return Store.from_settings(settings)

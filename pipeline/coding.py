@@ -21,7 +21,9 @@ class SegmentTagger(Protocol):
     source: str
     nlp_name: str
 
-    def tag(self, items, batch_size: int | None = None, n_process: int = 1) -> Iterator[TagOutput]: ...
+    def tag(
+        self, items, batch_size: int | None = None, n_process: int = 1
+    ) -> Iterator[TagOutput]: ...
 
 
 @dataclass

@@ -15,7 +15,7 @@ from typing import Any
 
 from pipeline.coding import CodingSummary, code_segments
 from pipeline.config import Settings
-from pipeline.ingest.run import IngestSummary, Ingestor, Source
+from pipeline.ingest.run import Ingestor, IngestSummary, Source
 from pipeline.store import Store
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ class RunRecorder:
     def time(self, name: str, started: float) -> None:
         self.timings[name] = round(time.perf_counter() - started, 3)
 
-    def __exit__(self, exc_type, exc, tb) -> None:  # noqa: ANN001
+    def __exit__(self, exc_type, exc, tb) -> None:
         self.timings["total"] = round(time.perf_counter() - self._t0, 3)
         status = "failed" if exc is not None else self.status
         self.store.finish_run(
@@ -77,7 +77,7 @@ def ingest(
     return summary
 
 
-def load_tagger(settings: Settings):  # noqa: ANN201 - Tagger is imported lazily (spaCy is slow)
+def load_tagger(settings: Settings):
     from pipeline.tagger import Tagger
 
     return Tagger.from_settings(settings)
@@ -88,7 +88,7 @@ def code(
     store: Store,
     collection: str | None = None,
     document_ids: list[str] | None = None,
-    tagger=None,  # noqa: ANN001
+    tagger=None,
     retag: bool = False,
 ) -> CodingSummary:
     with RunRecorder(store, "tag", {"collection": collection, "retag": retag}) as rec:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -42,7 +42,7 @@ def utcnow() -> dt.datetime:
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
 
 
 class SchemaInfo(Base):
@@ -146,7 +146,7 @@ class Tag(Base):
 
 
 class TaggedSegment(Base):
-    """Marks that ``source`` has coded a segment, also when it found no code (so re-runs skip it)."""
+    """Marks that ``source`` coded a segment, also when it found no code (re-runs skip it)."""
 
     __tablename__ = "tagged_segment"
     segment_id: Mapped[str] = mapped_column(
@@ -276,7 +276,9 @@ class Store:
             run.finished_at = utcnow()
 
     # --- quarantine -------------------------------------------------------------------------
-    def quarantine(self, source_path: str, reason: str, error_class: str, sha256: str | None) -> None:
+    def quarantine(
+        self, source_path: str, reason: str, error_class: str, sha256: str | None
+    ) -> None:
         with self.session() as s:
             existing = s.scalar(
                 select(Quarantine).where(
@@ -343,10 +345,8 @@ class Store:
                 ("runs", Run),
             ):
                 out[name] = s.scalar(select(func.count()).select_from(model)) or 0
-            out["resident_segments"] = (
-                s.scalar(select(func.count()).select_from(Segment).where(Segment.role == "resident"))
-                or 0
-            )
+            residents = select(func.count()).select_from(Segment).where(Segment.role == "resident")
+            out["resident_segments"] = s.scalar(residents) or 0
             return out
 
 

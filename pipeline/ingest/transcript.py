@@ -39,7 +39,8 @@ NOT_NAMES = {
     "voorbeeld", "tot slot", "update", "belangrijk",
 }
 INTERVIEWER_HINT = re.compile(
-    r"\b(interviewer|interviewster|gespreksleider|gespreksleidster|moderator|onderzoeker|interview door)\b",
+    r"\b(interviewer|interviewster|gespreksleider|gespreksleidster|moderator|onderzoeker"
+    r"|interview door)\b",
     re.IGNORECASE,
 )
 

@@ -12,7 +12,10 @@ def roles(text: str, **kw) -> list[tuple[str, str, str]]:
 
 
 def test_i_r_labels_with_numbered_residents():
-    text = "I: Hoe lang woont u hier?\nR1: Twintig jaar.\nR2: Ik pas sinds maart.\nI: En bevalt het?\n"
+    text = (
+        "I: Hoe lang woont u hier?\nR1: Twintig jaar.\nR2: Ik pas sinds maart.\n"
+        "I: En bevalt het?\n"
+    )
     assert roles(text) == [
         ("I", "interviewer", "Hoe lang woont u hier?"),
         ("R1", "resident", "Twintig jaar."),
@@ -55,7 +58,10 @@ def test_first_names_with_header_naming_the_interviewer():
 
 
 def test_named_interviewer_found_from_questions_when_unmarked():
-    text = "Mo: hoe gaat het met de tuin?\nLisa: goed joh.\nMo: en de buren?\nLisa: die helpen mee.\n"
+    text = (
+        "Mo: hoe gaat het met de tuin?\nLisa: goed joh.\nMo: en de buren?\n"
+        "Lisa: die helpen mee.\n"
+    )
     assert [r[1] for r in roles(text)] == ["interviewer", "resident"] * 2
 
 
@@ -99,7 +105,10 @@ def test_sentence_with_colon_is_not_a_speaker():
 
 
 def test_pseudonym_tags_work_as_speaker_labels():
-    text = "[PERSOON-1]: Hoe was het?\n[PERSOON-2]: Gezellig.\n[PERSOON-1]: Echt?\n[PERSOON-2]: Ja.\n"
+    text = (
+        "[PERSOON-1]: Hoe was het?\n[PERSOON-2]: Gezellig.\n"
+        "[PERSOON-1]: Echt?\n[PERSOON-2]: Ja.\n"
+    )
     result = roles(text, known_interviewers=["[PERSOON-1]"])
     assert [r[:2] for r in result] == [
         ("[PERSOON-1]", "interviewer"), ("[PERSOON-2]", "resident"),
