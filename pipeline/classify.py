@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import re
+import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -443,6 +444,11 @@ class ThemeClassifier:
     def from_state(cls, state: Mapping[str, Any]) -> ThemeClassifier:
         if state.get("format") != FORMAT_VERSION:
             raise ValueError(f"model format {state.get('format')!r}, expected {FORMAT_VERSION}")
+        vocabularies = state.get("vocabularies")
+        if vocabularies is not None:
+            union = state["text"].named_steps["features"]
+            for (_, vectorizer), tokens in zip(union.transformer_list, vocabularies, strict=True):
+                vectorizer.vocabulary_ = {str(t): i for i, t in enumerate(tokens.tolist())}
         return cls(
             name=state["name"],
             version=state["version"],
@@ -458,11 +464,29 @@ class ThemeClassifier:
         )
 
     def save(self, path: str | Path) -> Path:
+        """Write the model with skops, compressed, vocabularies as string arrays.
+
+        skops writes a dict entry by entry into its JSON schema (~900 bytes for each of ~50,000
+        n-grams); as one array per vectorizer the file is several times smaller and loads faster.
+        """
         import skops.io as sio
 
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        sio.dump(self.to_state(), path)
+        vectorizers = [v for _, v in self.text.named_steps["features"].transformer_list]
+        vocabularies = [v.vocabulary_ for v in vectorizers]
+        state = self.to_state()
+        state["vocabularies"] = [
+            np.array(sorted(vocabulary, key=vocabulary.__getitem__), dtype=np.str_)
+            for vocabulary in vocabularies
+        ]
+        try:
+            for vectorizer in vectorizers:
+                del vectorizer.vocabulary_
+            sio.dump(state, path, compression=zipfile.ZIP_DEFLATED, compresslevel=6)
+        finally:
+            for vectorizer, vocabulary in zip(vectorizers, vocabularies, strict=True):
+                vectorizer.vocabulary_ = vocabulary
         return path
 
 

@@ -160,10 +160,13 @@ def learning_curve(
             order = np.random.default_rng(seed).permutation(len(examples))
             for size in sizes:
                 chosen = order[:size]
-                classifier, _ = fit_classifier(
-                    [examples[i] for i in chosen], [evidence[i] for i in chosen], codebook.ids,
-                    folds=folds, seed=seed, polarity=False,
-                )
+                try:
+                    classifier, _ = fit_classifier(
+                        [examples[i] for i in chosen], [evidence[i] for i in chosen],
+                        codebook.ids, folds=folds, seed=seed, polarity=False,
+                    )
+                except ValueError:  # a code with too few positives in this small draw
+                    continue
                 tagger.classifier = classifier
                 scores = score("curve", gold, list(tagger_predictions(tagger, gold)), codebook)
                 out.append(CurvePoint(int(size), seed, scores.macro_f1))

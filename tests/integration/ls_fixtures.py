@@ -134,7 +134,11 @@ class FaultProxy:
         headers = {
             k: v for k, v in h.headers.items() if k.lower() not in ("host", "content-length")
         }
-        upstream = self._http.request(h.command, h.path, content=body, headers=headers)
+        try:
+            upstream = self._http.request(h.command, h.path, content=body, headers=headers)
+        except (httpx.HTTPError, RuntimeError):  # upstream gone, or the proxy is closing
+            h.close_connection = True
+            return
         if lose:
             self._reply(h, 502, b'{"detail": "answer lost on the way back"}')
             return

@@ -86,3 +86,61 @@ def test_learning_curve_png(tmp_path: Path) -> None:
               for size in (100, 200, 300) for seed in (0, 1, 2)]
     path = plot_learning_curve(points, tmp_path / "curve.png", {"keyword baseline": 0.27})
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_review_queue_ranks_resident_segments_by_margin(store, tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from kracht.commands.train import queue_command
+    from pipeline import registry
+    from pipeline.model_eval import review_queue
+    from pipeline.nlp.load import blank_nlp
+    from pipeline.store import Document, Segment
+    from pipeline.tagger import Tagger
+    from pipeline.training import (
+        DATA_DIR,
+        canonical,
+        fit_classifier,
+        read_examples,
+        rule_evidence_for,
+    )
+
+    nlp, name = blank_nlp()
+    tagger = Tagger(nlp, load_codebook(DEFAULT_CODEBOOK), nlp_name=name)
+    examples = canonical(read_examples([DATA_DIR / "train" / "a.jsonl"]), tagger.codebook)
+    evidence = rule_evidence_for(tagger, [e.text for e in examples])
+    tagger.classifier, _ = fit_classifier(examples, evidence, tagger.codebook.ids, folds=3,
+                                          polarity=False)
+    turns = [("resident", "Ik zit de hele dag alleen thuis, ik spreek niemand."),
+             ("interviewer", "Hoe gaat het met u?"),
+             ("resident", "Het weer was mooi vandaag."),
+             ("resident", "We hebben de moestuin zelf opgezet en de sleutel is van ons.")]
+    with store.session() as s:
+        s.add(Document(id="d1", source_path="/x.txt", sha256="d1", format="txt", text="x"))
+        s.flush()
+        for i, (role, text) in enumerate(turns):
+            s.add(Segment(id=f"d1-{i}", document_id="d1", ordinal=i, turn=i, speaker=role,
+                          role=role, start=0, end=len(text), text=text))
+    ranked = review_queue(store, tagger)
+    assert [item.segment_id for item in ranked] != []
+    assert {item.segment_id for item in ranked} == {"d1-0", "d1-2", "d1-3"}  # residents only
+    margins = [item.margin for item in ranked]
+    assert margins == sorted(margins)
+
+    # the command: table plus the whole ranking as JSON lines
+    folder = Path(store.url.removeprefix("sqlite:///")).parent / "models" / "themes" / "0.0.1"
+    tagger.classifier.save(folder / "model.skops")
+    from pipeline.config import get_settings
+
+    registry.use(get_settings(), "themes@0.0.1")
+    import typer
+
+    app = typer.Typer()
+    app.command()(queue_command)
+    out = tmp_path / "queue.jsonl"
+    result = CliRunner().invoke(app, ["--limit", "2", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(lines) == 3 and lines[0]["margin"] <= lines[-1]["margin"]
