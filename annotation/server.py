@@ -137,8 +137,13 @@ def server_url(settings: Settings) -> str | None:
 
 # --- ports and health ---------------------------------------------------------------------
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
-    """Label Studio silently moves to another port when its port is taken, so check first."""
+    """Label Studio silently moves to another port when its port is taken, so check first.
+
+    Binds with SO_REUSEADDR like Label Studio's own server does: connections of a crashed server
+    left in TIME_WAIT do not block a restart, while a live listener still counts as taken.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:

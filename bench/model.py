@@ -17,12 +17,27 @@ from pipeline.config import get_settings
 from pipeline.registry import load_active
 from pipeline.schema import TagInput
 from pipeline.tagger import Tagger
+from pipeline.training import DEFAULT_TRAIN, read_examples
 
 
 def cpu(fn) -> float:  # type: ignore[no-untyped-def]
     started = time.process_time()
     fn()
     return time.process_time() - started
+
+
+def corpus(words: int) -> list[tuple[str, str]]:
+    """``(speaker, text)`` of the train/dev segments, repeated until ``words`` words."""
+    base = [(e.speaker or "resident", e.text) for e in read_examples(DEFAULT_TRAIN)]
+    out: list[tuple[str, str]] = []
+    total = 0
+    while total < words:
+        for pair in base:
+            out.append(pair)
+            total += len(pair[1].split())
+            if total >= words:
+                break
+    return out
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -32,10 +47,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--train", action="store_true", help="also time a full training")
     args = parser.parse_args(argv)
 
-    from bench.tag import corpus_texts
-
     settings = get_settings(nlp=args.nlp)
-    pairs = corpus_texts(args.words)
+    pairs = corpus(args.words)
     words = sum(len(text.split()) for _, text in pairs)
     texts = [text for _, text in pairs]
     items = [TagInput(id=str(i), text=text, speaker=speaker)

@@ -17,9 +17,9 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.common import flow_record, flow_run_id, load_settings, resources, snapshot
-from flows.ingest import ingest_file
-from flows.runners import check_runner, dask_cluster, run_each
+from flows.common import flow_record, load_settings, resources, snapshot
+from flows.ingest import ingest_files_each
+from flows.runners import check_runner, dask_cluster
 from flows.tag import tag_flow
 from pipeline.ingest.manifest import is_metadata_file
 
@@ -99,7 +99,7 @@ def inbox_flow(
     params = {"inbox": str(folder), "min_age_seconds": min_age_seconds, "runner": runner}
     with flow_record(store, "inbox", params) as rec, dask_cluster(runner, dask_address) as addr:
         files = new_files(str(folder), min_age_seconds)
-        results = run_each(ingest_file, files, runner, addr, snap=snap, epoch=flow_run_id())
+        results = ingest_files_each(files, snap, runner, addr)
         moved = move_files(str(folder), files, results)
         document_ids = [d for r in results for d in r.get("document_ids", [])]
         counts: dict[str, Any] = {

@@ -21,6 +21,7 @@ from prefect.context import TaskRunContext
 from sqlalchemy import select
 
 from flows.common import (
+    Resources,
     SettingsSnapshot,
     flow_record,
     flow_run_id,
@@ -31,9 +32,9 @@ from flows.common import (
 )
 from flows.runners import check_runner, dask_cluster, run_each
 from pipeline.ingest.archive import ArchiveMember, expand_archive
-from pipeline.ingest.manifest import is_metadata_file
+from pipeline.ingest.manifest import ManifestIndex, is_metadata_file
 from pipeline.ingest.readers import supported_extensions
-from pipeline.ingest.run import IngestSummary, Source, discover
+from pipeline.ingest.run import Ingestor, IngestSummary, Source, discover
 from pipeline.store import Document
 
 FileResult = dict[str, Any]
@@ -55,8 +56,19 @@ def source_for(display: str) -> Source:
     raise FileNotFoundError(f"{display}: no such file or archive member")
 
 
+def ingestor_for(res: Resources, epoch: str | None) -> Ingestor:
+    """This process's ingestor, with manifests read afresh once per flow run (``epoch``)."""
+    ingestor = res.ingestor
+    if epoch and getattr(ingestor, "_kracht_epoch", None) != epoch:
+        ingestor.manifests = ManifestIndex()
+        ingestor._kracht_epoch = epoch
+    return ingestor
+
+
 def ingest_cache_key(_ctx: TaskRunContext, parameters: dict[str, Any]) -> str | None:
     """Cache only files whose documents the store already has (None = do not cache)."""
+    if not parameters.get("cacheable", True):
+        return None
     snap: SettingsSnapshot = parameters["snap"]
     res = resources(snap)
     try:
@@ -66,7 +78,7 @@ def ingest_cache_key(_ctx: TaskRunContext, parameters: dict[str, Any]) -> str | 
             ids = sorted(s.scalars(select(Document.id).where(Document.sha256 == sha)))
         if not ids:
             return None
-        meta = res.ingestor.manifests.lookup(source.path)
+        meta = ingestor_for(res, parameters.get("epoch")).manifests.lookup(source.path)
     except Exception:  # unreadable file or manifest: let the task run and quarantine it
         return None
     parts = [sha, res.store.url, ",".join(ids), repr(dataclasses.asdict(meta))]
@@ -87,18 +99,16 @@ def discover_files(paths: list[str], snap: SettingsSnapshot) -> tuple[list[str],
     cache_key_fn=ingest_cache_key,
     cache_expiration=dt.timedelta(days=30),
 )
-def ingest_file(path: str, snap: SettingsSnapshot, epoch: str | None = None) -> FileResult:
+def ingest_file(
+    path: str, snap: SettingsSnapshot, epoch: str | None = None, cacheable: bool = True
+) -> FileResult:
     """Ingest one file; never raises for a bad file (it is quarantined and counted instead).
 
-    ``epoch`` (the flow run id) makes a long-lived worker re-read manifests once per flow run.
+    ``epoch`` (the flow run id) makes a long-lived worker re-read manifests once per flow run;
+    ``cacheable`` False (the store was empty when the run began) skips the cache-key lookup.
     """
     res = resources(snap)
-    ingestor = res.ingestor
-    if epoch and getattr(ingestor, "_kracht_epoch", None) != epoch:
-        from pipeline.ingest.manifest import ManifestIndex
-
-        ingestor.manifests = ManifestIndex()
-        ingestor._kracht_epoch = epoch
+    ingestor = ingestor_for(res, epoch)
     summary = IngestSummary(files=1)
     try:
         source = source_for(path)
@@ -119,13 +129,22 @@ def merge(total: IngestSummary, part: FileResult) -> None:
     total.document_ids.extend(part.get("document_ids", []))
 
 
+def ingest_files_each(
+    files: list[str], snap: SettingsSnapshot, runner: str = "local", address: str | None = None
+) -> list[FileResult]:
+    """Ingest files (not folders), one task per file, on ``runner``; one result per file."""
+    with resources(snap).store.session() as s:
+        cacheable = s.scalar(select(Document.id).limit(1)) is not None
+    return run_each(ingest_file, files, runner, address, snap=snap, epoch=flow_run_id(),
+                    cacheable=cacheable)
+
+
 def ingest_files(
     files: list[str], snap: SettingsSnapshot, runner: str = "local", address: str | None = None
 ) -> IngestSummary:
-    """Ingest files (not folders), one task per file, on ``runner``."""
+    """Like :func:`ingest_files_each`, with the results added up."""
     summary = IngestSummary()
-    parts = run_each(ingest_file, files, runner, address, snap=snap, epoch=flow_run_id())
-    for part in parts:
+    for part in ingest_files_each(files, snap, runner, address):
         merge(summary, part)
     return summary
 

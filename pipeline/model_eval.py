@@ -230,15 +230,15 @@ def model_card(metrics: dict[str, Any]) -> str:
         "## Method",
         "- Text stage: word and simplemma-lemma TF-IDF (1-2 grams) + character n-grams (char_wb",
         "  2-5) into one balanced logistic regression per code (one-vs-rest).",
-        "- Stack stage: per code a logistic regression over the out-of-fold text score and the",
+        "- Stack stage: per code a logistic regression over the out-of-fold text score, the",
         "  rule tagger's signals for that code (noisy-or score, distinct patterns, max weight,",
-        "  negated and hedged share). It is Platt scaling too: its outputs are calibrated",
-        "  probabilities.",
+        "  negated and hedged share) and two interactions (text × rule score, rules alone",
+        "  would assign). It is Platt scaling too: its outputs are calibrated probabilities.",
         "- Thresholds: per code, the best F1 on out-of-fold stacked probabilities of the training",
         "  data (never the test file).",
-        "- Polarity: per code a logistic regression over the same text features, then one small",
-        "  model shared by all codes over its probabilities and the rules' polarity, cue and",
-        "  negation signals (fitted out of fold).",
+        "- Polarity: a logistic regression per code and one shared by all codes over the same",
+        "  text features, then a small model over their probabilities and the rules' polarity,",
+        "  cue and negation signals (fitted on out-of-fold probabilities).",
         "- No word vectors: the shipped spaCy pipelines carry none.",
         "- Saved with skops; loading refuses any type outside an explicit allow-list.",
         "",
@@ -246,8 +246,8 @@ def model_card(metrics: dict[str, Any]) -> str:
         f"- Training: {data['examples']} segments from {', '.join(data['files'])}"
         + (f" + {data['reviewed_examples']} reviewed examples" if data.get("reviewed_examples")
            else ""),
-        f"- Test (scored once, never tuned on): {data.get('test_examples', 0)} segments, "
-        f"{data.get('test_file')}",
+        (f"- Test (scored once, never tuned on): {data['test_examples']} segments, "
+         f"{data['test_file']}" if data.get("test_file") else "- Test: not scored"),
         "- Positives per code in training: "
         + ", ".join(f"{c} {n}" for c, n in data["positives"].items()),
         f"- Codebook: {book['name']} {book['version']}, hash `{book['hash']}`",
@@ -296,6 +296,20 @@ def model_card(metrics: dict[str, Any]) -> str:
             lines.append("- More labeled segments for these codes would help most.")
         else:
             lines.append(f"- none below F1 {WEAK_F1} on the test file")
+    curve = metrics.get("learning_curve")
+    if curve:
+        sizes = sorted({p["size"] for p in curve["points"]})
+        means = [np.mean([p["macro_f1"] for p in curve["points"] if p["size"] == s])
+                 for s in sizes]
+        lines += [
+            "",
+            "## Learning curve",
+            f"![learning curve]({curve['png']})",
+            "",
+            "Test macro-F1 by number of training examples (mean over "
+            f"{len({p['seed'] for p in curve['points']})} random draws): "
+            + ", ".join(f"{s}: {m:.3f}" for s, m in zip(sizes, means, strict=True)),
+        ]
     lines += [
         "",
         "## Use and limits",

@@ -146,15 +146,23 @@ def load(settings: Settings, spec: str | None = None) -> ThemeClassifier:
     return classifier
 
 
-def load_active(settings: Settings) -> ThemeClassifier | None:
+def load_active(settings: Settings, codebook_hash: str | None = None) -> ThemeClassifier | None:
     """The classifier the tagger should use, or ``None`` (model off, or none registered).
 
     A chosen model that is missing or refused is an error, not a silent fallback to rules: a
-    researcher who asked for a model must not get rule-only codes without knowing it.
+    researcher who asked for a model must not get rule-only codes without knowing it. A model
+    trained under another codebook still loads (its rule signals came from other patterns), with
+    a warning to retrain.
     """
     if not settings.use_model:
         return None
     if active_spec(settings) is None:
         log.warning("no theme model registered: tagging with rules only")
         return None
-    return load(settings)
+    classifier = load(settings)
+    trained_on = classifier.metadata.get("codebook_hash")
+    if codebook_hash and trained_on and trained_on != codebook_hash:
+        log.warning("model %s@%s was trained with codebook %s, tagging uses %s: retrain it "
+                    "(kracht train)", classifier.name, classifier.version, trained_on[:12],
+                    codebook_hash[:12])
+    return classifier

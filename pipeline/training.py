@@ -348,6 +348,15 @@ def next_version(root: Path, name: str = DEFAULT_NAME) -> str:
     return f"{major}.{minor}.{patch + 1}"
 
 
+def _shown(path: str | Path) -> str:
+    """A path as the model card shows it: relative to the project when inside it."""
+    path = Path(path)
+    try:
+        return str(path.resolve().relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(path)
+
+
 def train(
     settings: Any,
     *,
@@ -359,21 +368,24 @@ def train(
     test_path: str | Path | None = DEFAULT_TEST,
     name: str = DEFAULT_NAME,
     folds: int = 5,
+    curve: str | Path | None = None,
 ) -> TrainResult:
     """Train on ``train_paths`` (+ reviewed examples), score on ``test_path``, write the folder.
 
     The folder is ``<out_root>/<name>/<version>/`` (``out_root`` defaults to the project's
-    ``models/``): ``model.skops``, ``metrics.json`` and ``MODEL_CARD.md``.
+    ``models/``): ``model.skops``, ``metrics.json`` and ``MODEL_CARD.md``. With ``curve`` (a
+    PNG path, relative paths inside the folder) a learning curve on the test file is drawn too.
     """
     from pipeline.config import MODELS_DIR
-    from pipeline.model_eval import compare, model_card
+    from pipeline.model_eval import compare, curve_report, model_card
     from pipeline.tagger import Tagger
 
     started = time.perf_counter()
-    tagger = Tagger.from_settings(settings)
+    # rules only: the rule signals are features here, an active model has no part in training
+    tagger = Tagger.from_settings(settings.model_copy(update={"use_model": False}))
     codebook = tagger.codebook
     examples = canonical(read_examples(train_paths), codebook)
-    sources = {"files": [str(p) for p in train_paths], "file_examples": len(examples)}
+    sources = {"files": [_shown(p) for p in train_paths], "file_examples": len(examples)}
     if include_reviewed:
         if store is None:
             from pipeline.store import Store
@@ -412,7 +424,8 @@ def train(
         "codebook": {"name": codebook.name, "version": codebook.version, "hash": codebook.hash},
         "data": {**sources, "examples": len(examples),
                  "positives": {c: int(sum(c in e.themes for e in examples)) for c in codebook.ids},
-                 "test_file": str(test_path) if test_path else None, "test_examples": len(gold)},
+                 "test_file": _shown(test_path) if test_path else None,
+                 "test_examples": len(gold)},
         "thresholds": classifier.thresholds,
         "out_of_fold": {"macro_f1": round(report.oof_macro_f1, 4),
                         "polarity_accuracy": round(report.oof_polarity_accuracy, 4)},
@@ -420,6 +433,10 @@ def train(
     if gold:
         comparison = compare(tagger, gold, classifier)
         metrics["test"] = comparison.as_dict()
+        if curve:
+            path = folder / curve if not Path(curve).is_absolute() else Path(curve)
+            points = curve_report(tagger, gold, path, comparison, train_paths)
+            metrics["learning_curve"] = {"png": str(curve), "points": points}
     (folder / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n",
                                          encoding="utf-8")
     (folder / "MODEL_CARD.md").write_text(model_card(metrics), encoding="utf-8")

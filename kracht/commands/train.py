@@ -53,6 +53,11 @@ def train_command(
         Path | None, typer.Option("--test", help="held-out gold file scored for the model card")
     ] = None,
     no_test: Annotated[bool, typer.Option("--no-test", help="do not score a test file")] = False,
+    curve: Annotated[
+        Path | None,
+        typer.Option("--curve", help="also draw a learning curve on the test file (PNG; a "
+                                     "relative path lands in the model folder)"),
+    ] = None,
     home: HomeOption = None,
 ) -> None:
     """Train the theme classifier and write model.skops, metrics.json and MODEL_CARD.md."""
@@ -67,6 +72,7 @@ def train_command(
             include_reviewed=include_reviewed,
             train_paths=data or list(DEFAULT_TRAIN),
             test_path=None if no_test else (test or DEFAULT_TEST),
+            curve=curve,
         )
     except (OSError, ValueError) as exc:
         err.print(f"[red]cannot train[/red]: {exc}")
@@ -141,19 +147,23 @@ def queue_command(
     home: HomeOption = None,
 ) -> None:
     """Resident segments the model is least sure about, most informative first."""
+    from pipeline import registry
+    from pipeline.classify import UntrustedModelError
     from pipeline.model_eval import review_queue
     from pipeline.store import Store
     from pipeline.tagger import Tagger
 
     settings = _settings(home)
     try:
-        tagger = Tagger.from_settings(settings)
-    except Exception as exc:  # a refused or missing model must say why, not trace back
+        classifier = registry.load_active(settings)
+    except (ValueError, LookupError, UntrustedModelError) as exc:
         err.print(f"[red]cannot rank[/red]: {exc}")
         raise typer.Exit(2) from None
-    if tagger.classifier is None:
+    if classifier is None:
         err.print("[red]cannot rank[/red]: no theme model is active (kracht models list)")
         raise typer.Exit(2)
+    tagger = Tagger.from_settings(settings.model_copy(update={"use_model": False}))
+    tagger.classifier = classifier
     ranked = review_queue(Store.from_settings(settings), tagger)
     table = Table(title=f"review queue ({len(ranked)} resident segments, {tagger.source})")
     for column in ("#", "segment", "margin", "closest code", "p", "threshold", "text"):

@@ -159,32 +159,42 @@ def test_label_studio_down_marks_step_failed_and_still_reports(
     store = open_store(home)
     by_kind = {r.kind: r for r in runs(store)}
     assert by_kind["push_review"].status == "failed"
-    assert by_kind["push_review"].error
+    assert url in by_kind["push_review"].error
+    assert url in result["push_review_error"]
     assert by_kind["main"].status == "completed_with_errors"
     assert by_kind["report"].status == "completed"
     store.close()
 
 
-@pytest.mark.parametrize("flow_name", ["pull_review", "retrain"])
-def test_review_and_retrain_flows_leave_a_run_record(
-    home: Path, corpus: Path, flow_name: str, monkeypatch: pytest.MonkeyPatch
+def test_pull_review_with_label_studio_down_fails_cleanly(
+    home: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    """Without a reachable Label Studio / reviewed data they fail cleanly, with a record."""
-    from flows.deploy import load_flow
+    from flows.pull_review import pull_review_flow
 
-    monkeypatch.setenv("KRACHT_LS_URL", f"http://127.0.0.1:{free_port()}")
+    url = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("KRACHT_LS_URL", url)
     monkeypatch.setenv("KRACHT_LS_TOKEN", "not-a-real-token")
-    params = {"home": str(home)}
-    if flow_name == "pull_review":
-        params.update(retries=1, retry_delay=0.1)
-    state = load_flow(flow_name)(**params, return_state=True)
+    state = pull_review_flow(home=str(home), retries=1, retry_delay=0.1, return_state=True)
+    assert state.is_failed()
     store = open_store(home)
-    record = [r for r in runs(store) if r.kind == flow_name][-1]
+    record = [r for r in runs(store) if r.kind == "pull_review"][-1]
+    assert record.status == "failed" and url in record.error and "2 attempts" in record.error
+    assert "not-a-real-token" not in record.error
     assert record.parameters["flow_run_id"]
-    if state.is_failed():
-        assert record.status == "failed" and record.error
-    else:
-        assert record.status == "completed"
+    store.close()
+
+
+def test_retrain_flow_trains_and_activates_a_model(home: Path):
+    from flows.retrain import retrain_flow
+
+    counts = retrain_flow(home=str(home))
+    assert counts["model"].startswith("themes@") and counts["activated"]
+    assert (home / "active_model").read_text(encoding="utf-8").strip() == counts["model"]
+    name, version = counts["model"].split("@")
+    assert (home / "models" / name / version / "model.skops").is_file()
+    store = open_store(home)
+    record = [r for r in runs(store) if r.kind == "retrain"][-1]
+    assert record.status == "completed" and record.counts["model"] == counts["model"]
     store.close()
 
 

@@ -214,3 +214,42 @@ def test_per_segment_probabilities_match_the_vectorised_stack(trained, tagger) -
         expected = sigmoid((x * classifier.stack[:, :-1]).sum(axis=1) + classifier.stack[:, -1])
         got = classifier.probabilities(prediction, evidence)
         assert np.allclose([got[c] for c in classifier.codes], expected)
+
+
+def test_char_tokens_equal_scikit_learn_char_wb() -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from pipeline.classify import CHAR_NGRAMS, char_tokens
+
+    reference = TfidfVectorizer(analyzer="char_wb", ngram_range=CHAR_NGRAMS).build_analyzer()
+    for text in ("Ik ben 'n oude  Vrouw\tuit\nDe Pijp, éénzaam?", "u", "", "a bc def ghij",
+                 "Zó blij!! Met de buurtkamer…"):
+        assert char_tokens(text) == reference(text)
+
+
+def test_a_scikit_learn_type_a_kracht_model_never_holds_is_refused(trained, tmp_path) -> None:
+    """skops trusts every scikit-learn estimator by default; the loader does not."""
+    import skops.io as sio
+    from sklearn.ensemble import RandomForestClassifier
+
+    classifier, _ = trained
+    state = classifier.to_state()
+    state["metadata"] = {**state["metadata"], "extra": RandomForestClassifier()}
+    path = tmp_path / "forest.skops"
+    sio.dump(state, path)
+    with pytest.raises(UntrustedModelError, match=r"forest\.skops.*RandomForestClassifier"):
+        load_classifier(path)
+
+
+def test_fast_transform_equals_the_feature_union(trained) -> None:
+    from pipeline.classify import FastTfidf
+
+    classifier, examples = trained
+    union = classifier.text.named_steps["features"]
+    texts = [e.text for e in examples[:200]] + ["", "   ", "?", "Onbekendwoord xyzzy!"]
+    fast = FastTfidf(union, cache_limit=50)  # small cache: clearing must not change anything
+    expected = union.transform(texts)
+    for _ in range(2):  # cold and warm cache
+        got = fast.transform(texts)
+        assert got.shape == expected.shape
+        assert abs(got - expected).max() < 1e-6

@@ -93,3 +93,33 @@ def test_use_refuses_a_tampered_model(settings: Settings, model_bytes: bytes) ->
     with pytest.raises(UntrustedModelError, match=r"9\.0\.3"):
         registry.use(settings, "themes@9.0.3")
     assert not (Path(settings.home) / "active_model").exists()
+
+
+def test_cli_train_list_use(settings: Settings, tmp_path: Path) -> None:
+    """``kracht train --out`` into a home, then ``models list`` and ``models use`` find it."""
+    from typer.testing import CliRunner
+
+    from kracht.cli import app
+
+    home = Path(settings.home)
+    runner = CliRunner()
+    result = runner.invoke(app, [
+        "train", "--data", str(DATA_DIR / "train" / "a.jsonl"), "--test",
+        str(DATA_DIR / "dev" / "a.jsonl"), "--out", str(home / "models"), "--version", "0.0.7",
+        "--home", str(home),
+    ])
+    assert result.exit_code == 0, result.output
+    folder = home / "models" / "themes" / "0.0.7"
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["data"]["examples"] == 330
+    assert metrics["test"]["systems"][-1]["system"] == "model:themes@0.0.7"
+    assert metrics["test"]["systems"][-1]["interviewer_coded"] == 0
+    assert "themes@0.0.7" in (folder / "MODEL_CARD.md").read_text()
+
+    listed = runner.invoke(app, ["models", "list", "--home", str(home)])
+    assert listed.exit_code == 0 and "themes@0.0.7" in listed.output
+    used = runner.invoke(app, ["models", "use", "themes@0.0.7", "--home", str(home)])
+    assert used.exit_code == 0, used.output
+    assert registry.active_spec(settings) == "themes@0.0.7"
+    missing = runner.invoke(app, ["models", "use", "themes@0.0.8", "--home", str(home)])
+    assert missing.exit_code == 2
