@@ -289,6 +289,8 @@ class FastTfidf:
         self.blocks = [vectorizer for _, vectorizer in union.transformer_list]
         self.cache_limit = cache_limit
         self._word_columns: dict[str, list[int]] = {}
+        self._word_units: dict[str, tuple[str, int]] = {}
+        self._lemma_units: dict[str, tuple[str, int]] = {}
 
     def _columns(self, vectorizer: TfidfVectorizer, text: str) -> list[int]:
         vocabulary = vectorizer.vocabulary_
@@ -304,7 +306,35 @@ class FastTfidf:
                     cache[word] = found
                 columns.extend(found)
             return columns
-        return [vocabulary[t] for t in vectorizer.analyzer(text) if t in vocabulary]
+        if vectorizer.analyzer not in (word_tokens, lemma_tokens):
+            return [vocabulary[t] for t in vectorizer.analyzer(text) if t in vocabulary]
+        units = self._units(vectorizer, text)
+        columns = [column for _, column in units if column >= 0]
+        for (a, _), (b, _) in pairwise(units):
+            column = vocabulary.get(f"{a} {b}")
+            if column is not None:
+                columns.append(column)
+        return columns
+
+    def _units(self, vectorizer: TfidfVectorizer, text: str) -> list[tuple[str, int]]:
+        """Per word of ``text``: its unigram token (word or ``~lemma``) and column (-1: none).
+
+        Only for ``word_tokens`` and ``lemma_tokens``, whose unigrams depend on the word alone.
+        """
+        lemmas = vectorizer.analyzer is lemma_tokens
+        cache = self._lemma_units if lemmas else self._word_units
+        vocabulary = vectorizer.vocabulary_
+        units: list[tuple[str, int]] = []
+        for word in _WORD.findall(text.lower()):
+            unit = cache.get(word)
+            if unit is None:
+                if len(cache) >= self.cache_limit:
+                    cache.clear()
+                token = f"~{simplemma_lemma(word)}" if lemmas else word
+                unit = (token, vocabulary.get(token, -1))
+                cache[word] = unit
+            units.append(unit)
+        return units
 
     def transform(self, texts: Sequence[str]) -> Any:
         from scipy import sparse

@@ -348,6 +348,18 @@ def next_version(root: Path, name: str = DEFAULT_NAME) -> str:
     return f"{major}.{minor}.{patch + 1}"
 
 
+def rule_codes(tagger: Any, evidence: Sequence[Mapping[str, Sequence[Any]]],
+               examples: Sequence[Example]) -> list[dict[str, str]]:
+    """``{code: polarity}`` the rules alone give each example (interviewers get nothing)."""
+    from pipeline.tagger import is_coded_speaker, merge
+
+    return [
+        {t.code: t.polarity for t in merge(e.text, tagger.codebook, ev)}
+        if is_coded_speaker(e.speaker) else {}
+        for e, ev in zip(examples, evidence, strict=True)
+    ]
+
+
 def _shown(path: str | Path) -> str:
     """A path as the model card shows it: relative to the project when inside it."""
     path = Path(path)
@@ -377,6 +389,7 @@ def train(
     PNG path, relative paths inside the folder) a learning curve on the test file is drawn too.
     """
     from pipeline.config import MODELS_DIR
+    from pipeline.evaluate import score
     from pipeline.model_eval import compare, curve_report, model_card
     from pipeline.tagger import Tagger
 
@@ -430,6 +443,8 @@ def train(
         "out_of_fold": {"macro_f1": round(report.oof_macro_f1, 4),
                         "polarity_accuracy": round(report.oof_polarity_accuracy, 4)},
     }
+    metrics["rules_on_training_data"] = round(
+        score("rules", examples, rule_codes(tagger, evidence, examples), codebook).macro_f1, 4)
     if gold:
         comparison = compare(tagger, gold, classifier)
         metrics["test"] = comparison.as_dict()
