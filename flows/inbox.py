@@ -17,10 +17,10 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.common import flow_record, load_settings, resources, snapshot
 from flows.ingest import ingest_files_each
-from flows.runners import check_runner, dask_cluster
+from flows.runners import per_document_flow
 from flows.tag import tag_flow
+from pipeline.config import Settings
 from pipeline.ingest.manifest import is_metadata_file
 
 OUTCOMES = ("processed", "quarantine", "skipped")
@@ -91,13 +91,13 @@ def inbox_flow(
     dask_address: str | None = None,
 ) -> dict[str, Any]:
     """Ingest new files from the inbox folder, move them by outcome, tag their documents."""
-    check_runner(runner)
-    settings = load_settings(home)
-    snap = snapshot(settings)
-    store = resources(snap).store
-    folder = inbox_folder(settings, inbox)
-    params = {"inbox": str(folder), "min_age_seconds": min_age_seconds, "runner": runner}
-    with flow_record(store, "inbox", params) as rec, dask_cluster(runner, dask_address) as addr:
+    def params(settings: Settings) -> dict[str, Any]:
+        folder = inbox_folder(settings, inbox)
+        return {"inbox": str(folder), "min_age_seconds": min_age_seconds, "runner": runner}
+
+    with per_document_flow("inbox", home, params, runner, dask_address) as ctx:
+        rec, snap, addr, settings = ctx.record, ctx.snap, ctx.address, ctx.settings
+        folder = inbox_folder(settings, inbox)
         files = new_files(str(folder), min_age_seconds)
         results = ingest_files_each(files, snap, runner, addr)
         moved = move_files(str(folder), files, results)

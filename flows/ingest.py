@@ -23,14 +23,11 @@ from sqlalchemy import select
 from flows.common import (
     Resources,
     SettingsSnapshot,
-    flow_record,
     flow_run_id,
-    load_settings,
     resources,
     short_error,
-    snapshot,
 )
-from flows.runners import check_runner, dask_cluster, run_each
+from flows.runners import per_document_flow, run_each
 from pipeline.ingest.archive import ArchiveMember, expand_archive
 from pipeline.ingest.manifest import ManifestIndex, is_metadata_file
 from pipeline.ingest.readers import supported_extensions
@@ -157,17 +154,13 @@ def ingest_flow(
     dask_address: str | None = None,
 ) -> dict[str, Any]:
     """Read, pseudonymize and segment files and folders into the store."""
-    check_runner(runner)
-    settings = load_settings(home)
-    snap = snapshot(settings)
-    store = resources(snap).store
     params = {"paths": paths, "runner": runner}
-    with flow_record(store, "ingest", params) as rec, dask_cluster(runner, dask_address) as addr:
-        found, discovered = discover_files([str(p) for p in paths], snap)
+    with per_document_flow("ingest", home, params, runner, dask_address) as ctx:
+        found, discovered = discover_files([str(p) for p in paths], ctx.snap)
         summary = IngestSummary()
         merge(summary, discovered)
-        merge(summary, dataclasses.asdict(ingest_files(found, snap, runner, addr)))
-        rec.counts = summary.as_counts()
+        merge(summary, dataclasses.asdict(ingest_files(found, ctx.snap, runner, ctx.address)))
+        ctx.record.counts = summary.as_counts()
         if summary.failed:
-            rec.status = "completed_with_errors"
+            ctx.record.status = "completed_with_errors"
     return dataclasses.asdict(summary)

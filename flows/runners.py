@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 RUNNERS = ("local", "dask")
@@ -73,3 +74,39 @@ def run_each(
     with DaskTaskRunner(address=address) as dask_runner:
         futures = [dask_runner.submit(task, {name: item, **kwargs}) for item in items]
         return [future.result() for future in futures]
+
+
+@dataclass
+class FlowContext:
+    """What a per-document flow body needs: settings, their snapshot, the store, its run row."""
+
+    settings: Any
+    snap: dict[str, Any]
+    store: Any
+    record: Any
+    address: str | None
+
+
+@contextmanager
+def per_document_flow(
+    kind: str,
+    home: str | None,
+    params: Callable[[Any], dict[str, Any]] | dict[str, Any],
+    runner: str,
+    dask_address: str | None,
+) -> Iterator[FlowContext]:
+    """Settings, store, run record and (for ``--runner dask``) a cluster, in one place.
+
+    ``params`` may be a function of the settings when the run's parameters depend on them (the
+    inbox folder comes from the configuration).
+    """
+    from flows.common import flow_record, load_settings, resources, snapshot
+
+    check_runner(runner)
+    settings = load_settings(home)
+    snap = snapshot(settings)
+    store = resources(snap).store
+    parameters = params(settings) if callable(params) else params
+    with flow_record(store, kind, parameters) as rec, dask_cluster(runner, dask_address) as addr:
+        yield FlowContext(settings, snap, store, rec, addr)
+

@@ -17,12 +17,9 @@ from sqlalchemy import select
 
 from flows.common import (
     SettingsSnapshot,
-    flow_record,
-    load_settings,
     resources,
-    snapshot,
 )
-from flows.runners import check_runner, dask_cluster, run_each
+from flows.runners import per_document_flow, run_each
 from pipeline.coding import code_segments
 from pipeline.store import Document, Segment
 
@@ -88,14 +85,11 @@ def tag_flow(
     dask_address: str | None = None,
 ) -> dict[str, Any]:
     """Code pending resident segments (all, one collection, or given documents)."""
-    check_runner(runner)
-    settings = load_settings(home)
-    snap = snapshot(settings)
-    store = resources(snap).store
     params = {"collection": collection, "document_ids": document_ids, "retag": retag}
-    with flow_record(store, "tag", params) as rec, dask_cluster(runner, dask_address) as addr:
+    with per_document_flow("tag", home, params, runner, dask_address) as ctx:
+        rec, snap = ctx.record, ctx.snap
         docs = documents_with_resident_segments(snap, collection, document_ids)
-        parts = run_each(tag_documents, chunks(docs, chunk_size), runner, addr, snap=snap,
+        parts = run_each(tag_documents, chunks(docs, chunk_size), runner, ctx.address, snap=snap,
                          run_id=rec.run_id, retag=retag)
         counts: dict[str, Any] = {"documents": len(docs), "segments_coded": 0, "tags_written": 0}
         for part in parts:

@@ -6,16 +6,19 @@ split where the data arrives:
 
 1. **Text stage** (batched, sparse): word and lemma TF-IDF (1-2 grams) plus character n-grams
    (``char_wb`` 2-5) into one-vs-rest logistic regressions, one per code. Its decision values
-   feed stage 2; a per-code polarity model reads the same features.
-2. **Stack stage** (per segment, a few numpy multiplications): a logistic regression per code
-   over the text decision value, the rule signals for that code (score, distinct patterns, max
-   weight, negated and hedged share) and their interactions (``stack_features``).
-   It was fitted on *out-of-fold* text scores, so it learns how far to trust each source, and
-   being a logistic regression it is Platt scaling at the same time: its outputs are calibrated
-   probabilities. Per-code thresholds are tuned on out-of-fold stacked probabilities.
+   feed stage 2. Polarity models (one per code, one shared by all codes) read the same features.
+2. **Stack stage** (per segment, a few multiplications): a logistic regression per code over the
+   text decision value, the rule signals for that code (score, distinct patterns, max weight,
+   negated and hedged share) and two interactions (``stack_features``). It was fitted on
+   *out-of-fold* text scores, so it learns how far to trust each source, and being a logistic
+   regression it is Platt scaling at the same time: its outputs are calibrated probabilities.
+   Per-code thresholds are tuned on out-of-fold stacked probabilities. A second small model
+   does the same for polarity (text polarity probabilities + the rules' polarity and negation).
 
 Everything trained is plain scikit-learn or numpy and saved with ``skops``; loading checks the
-file's types against an explicit allow-list (``TRUSTED_TYPES``) and refuses anything else.
+file's types against an explicit allow-list (``TRUSTED_TYPES``) and refuses anything else. At
+prediction time the fitted vectorizers and linear heads are run by ``FastTfidf`` and one stacked
+weight matrix (same numbers, checked by unit tests), because tagging speed is a target.
 """
 
 from __future__ import annotations
@@ -256,7 +259,7 @@ class Prediction(Mapping[str, float]):
     __slots__ = ("base", "codes", "decision", "platt", "polarity", "shared_polarity")
 
     def __init__(
-        self, codes: Sequence[str], decision: np.ndarray, platt: np.ndarray, base: np.ndarray,
+        self, codes: Sequence[str], decision: np.ndarray, platt: np.ndarray, base: list[float],
         polarity: np.ndarray, shared_polarity: np.ndarray,
     ) -> None:
         self.codes = codes
@@ -308,7 +311,7 @@ class FastTfidf:
             return columns
         if vectorizer.analyzer not in (word_tokens, lemma_tokens):
             return [vocabulary[t] for t in vectorizer.analyzer(text) if t in vocabulary]
-        units = self._units(vectorizer, text)
+        units = self.units(vectorizer, text)
         columns = [column for _, column in units if column >= 0]
         for (a, _), (b, _) in pairwise(units):
             column = vocabulary.get(f"{a} {b}")
@@ -316,7 +319,7 @@ class FastTfidf:
                 columns.append(column)
         return columns
 
-    def _units(self, vectorizer: TfidfVectorizer, text: str) -> list[tuple[str, int]]:
+    def units(self, vectorizer: TfidfVectorizer, text: str) -> list[tuple[str, int]]:
         """Per word of ``text``: its unigram token (word or ``~lemma``) and column (-1: none).
 
         Only for ``word_tokens`` and ``lemma_tokens``, whose unigrams depend on the word alone.
@@ -411,7 +414,7 @@ class ThemeClassifier:
         decision = z[:, :n_codes]
         platt = sigmoid(decision * self.platt[:, 0] + self.platt[:, 1])
         no_rules = stack_features(decision, np.zeros((*decision.shape, len(RULE_FEATURES))))
-        base = (no_rules * self.stack[:, :-1]).sum(axis=-1) + self.stack[:, -1]
+        base = sigmoid((no_rules * self.stack[:, :-1]).sum(axis=-1) + self.stack[:, -1]).tolist()
         polarity = np.zeros((len(texts), n_codes + 1, len(POLARITIES)))
         for group, start, classes in heads.polarity:
             scores = sigmoid(z[:, start:start + len(classes)])
@@ -432,11 +435,12 @@ class ThemeClassifier:
     ) -> dict[str, float]:
         """Final probability per code: the stack stage over text score and rule signals.
 
-        ``predict`` already computed the stack for "no rule evidence" (``prediction.base``);
-        only the few codes the rules found are redone here, in plain Python (a dot product of
-        eight numbers is faster without numpy), because this runs once per segment.
+        ``predict`` already computed, for the whole batch, the probabilities without rule
+        evidence (``prediction.base``); only the few codes the rules found are redone here, in
+        plain Python (a dot product of eight numbers is faster without numpy), because this
+        runs once per segment.
         """
-        z = prediction.base.tolist()
+        out = dict(zip(self.codes, prediction.base, strict=True))
         index = self._code_index
         for code, items in evidence.items():
             j = index.get(code)
@@ -446,9 +450,9 @@ class ThemeClassifier:
             signals = rule_signals(items)
             x = (d, *signals, d * signals[0], float(signals[0] >= RULE_ASSIGNED))
             weights = self._stack_rows[j]
-            z[j] = sum(w * v for w, v in zip(weights, x, strict=False)) + weights[-1]
-        return {code: 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, v))))
-                for code, v in zip(self.codes, z, strict=True)}
+            z = sum(w * v for w, v in zip(weights, x, strict=False)) + weights[-1]
+            out[code] = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+        return out
 
     def polarity(
         self, code: str, prediction: Prediction, items: Sequence[Any], rule_polarity: str
@@ -467,11 +471,18 @@ class ThemeClassifier:
         return POLARITIES[int(np.argmax(z))]
 
     def evidence(self, text: str, code: str) -> list[EvidenceSpan]:
-        """Evidence for a model-only code: the sentence whose words weigh most for it."""
+        """Evidence for a model-only code: the sentence whose words weigh most for it.
+
+        A sentence's weight is the sum of the code's positive text-stage weights of its word
+        and lemma unigrams (the columns come from the same per-word caches as ``predict``).
+        """
         column = self._code_index.get(code)
         if column is None:
             return []
-        weights = self._word_weights
+        weights = self._positive_weights[column]
+        fast = self._fast
+        words, lemmas = fast.blocks[0], fast.blocks[1]
+        offset = len(words.vocabulary_)
         best: tuple[float, int, int] | None = None
         for match in _SENTENCE.finditer(text):
             start, end = match.start(), match.end()
@@ -481,12 +492,10 @@ class ThemeClassifier:
                 end -= 1
             if start == end:
                 continue
-            score = 0.0
-            for word in _WORD.findall(text[start:end].lower()):
-                for token in (word, f"~{simplemma_lemma(word)}"):
-                    row = weights.get(token)
-                    if row is not None:
-                        score += row[column]
+            sentence = text[start:end]
+            columns = [c for _, c in fast.units(words, sentence) if c >= 0]
+            columns += [c + offset for _, c in fast.units(lemmas, sentence) if c >= 0]
+            score = float(weights[columns].sum()) if columns else 0.0
             if best is None or score > best[0]:
                 best = (score, start, end)
         if best is None:
@@ -531,21 +540,9 @@ class ThemeClassifier:
         return {code: i for i, code in enumerate(self.codes)}
 
     @cached_property
-    def _word_weights(self) -> dict[str, np.ndarray]:
-        """Word and lemma unigram → its positive text-stage weight for every code."""
-        features = self.text.named_steps["features"]
-        coef = np.vstack([
-            np.asarray(estimator.coef_).ravel() if hasattr(estimator, "coef_")
-            else np.zeros(sum(len(t.vocabulary_) for _, t in features.transformer_list[:2]))
-            for estimator in self.text.named_steps["ovr"].estimators_
-        ])
-        coef = np.clip(coef, 0.0, None)
-        words = features.transformer_list[0][1].vocabulary_
-        lemmas = features.transformer_list[1][1].vocabulary_
-        out = {token: coef[:, i] for token, i in words.items() if " " not in token}
-        offset = len(words)
-        out.update({token: coef[:, i + offset] for token, i in lemmas.items() if " " not in token})
-        return out
+    def _positive_weights(self) -> np.ndarray:
+        """Per code, the text stage's weights clipped at 0 (what makes a sentence evidence)."""
+        return np.clip(self._heads.weights[:, :len(self.codes)].T, 0.0, None)
 
     # --- persistence ---------------------------------------------------------------------------
     def to_state(self) -> dict[str, Any]:
