@@ -1,7 +1,7 @@
 """Train the theme classifier from labeled files (and reviewed examples) and write its artifacts.
 
-Training never looks at the test file: thresholds, the stack stage and the polarity vote are all
-fitted on out-of-fold predictions over the training examples (train + dev by default). The test
+Training never looks at the test file: thresholds, the stack stage and the polarity stack are
+all fitted on out-of-fold predictions over the training examples (train + dev by default). The test
 file is only scored afterwards, for ``metrics.json`` and the model card (``pipeline/model_eval``).
 """
 
@@ -67,12 +67,11 @@ def reviewed_examples(store: Any) -> list[Example]:
     except ImportError:
         log.warning("annotation.pull.reviewed_examples is not available: no reviewed examples")
         return []
-    out = []
-    for item in pull_reviewed(store):
-        get = item.get if isinstance(item, Mapping) else lambda k, d=None, i=item: getattr(i, k, d)
-        out.append(Example(str(get("id")), get("text"), get("speaker", "resident"),
-                           dict(get("themes") or {})))
-    return out
+    return [
+        Example(str(item["id"]), item["text"], item.get("speaker") or "resident",
+                dict(item.get("themes") or {}))
+        for item in pull_reviewed(store)
+    ]
 
 
 def canonical(examples: Sequence[Example], codebook: Any) -> list[Example]:
@@ -93,6 +92,7 @@ def rule_evidence_for(tagger: Any, texts: Sequence[str]) -> list[dict[str, list[
 
 def rule_polarities(evidence: Sequence[Mapping[str, Sequence[Any]]], codes: Sequence[str]
                     ) -> list[dict[str, str]]:
+    """The rules' polarity per code with evidence, as ``merge`` hands it to the classifier."""
     from pipeline.nlp.polarity import combine
 
     return [
@@ -107,7 +107,7 @@ def rule_polarities(evidence: Sequence[Mapping[str, Sequence[Any]]], codes: Sequ
 
 @dataclass
 class FitReport:
-    """Out-of-fold numbers from training (what the thresholds and votes were chosen on)."""
+    """Out-of-fold numbers from training (what the thresholds and stacks were fitted on)."""
 
     oof_probabilities: np.ndarray
     oof_macro_f1: float
@@ -119,16 +119,18 @@ def label_matrix(examples: Sequence[Example], codes: Sequence[str]) -> np.ndarra
     return np.array([[code in e.themes for code in codes] for e in examples], dtype=np.int8)
 
 
+def f1(y: np.ndarray, predicted: np.ndarray) -> float:
+    """F1 of boolean predictions against 0/1 truth (0 when there is nothing either way)."""
+    tp = int((predicted & (y == 1)).sum())
+    denom = int(predicted.sum()) + int(y.sum())
+    return 2 * tp / denom if denom else 0.0
+
+
 def best_threshold(y: np.ndarray, p: np.ndarray) -> float:
     """The grid threshold with the best F1; ties go to the one nearest 0.5 (less overfit)."""
     best, best_key = 0.5, (-1.0, 0.0)
-    positives = int(y.sum())
     for t in THRESHOLD_GRID:
-        predicted = p >= t
-        tp = int((predicted & (y == 1)).sum())
-        denom = int(predicted.sum()) + positives
-        f1 = 2 * tp / denom if denom else 0.0
-        key = (round(f1, 6), -abs(t - 0.5))
+        key = (round(f1(y, p >= t), 6), -abs(t - 0.5))
         if key > best_key:
             best, best_key = float(t), key
     return best
@@ -288,12 +290,7 @@ def fit_classifier(
         polarity_models = [fit_polarity(all_x, examples, code) for code in codes]
         shared_polarity = fit_shared_polarity(all_x, examples)
 
-    predicted = np.column_stack([oof[:, j] >= thresholds[c_] for j, c_ in enumerate(codes)])
-    f1s = []
-    for j in range(len(codes)):
-        tp = int((predicted[:, j] & (y[:, j] == 1)).sum())
-        denom = int(predicted[:, j].sum()) + int(y[:, j].sum())
-        f1s.append(2 * tp / denom if denom else 0.0)
+    f1s = [f1(y[:, j], oof[:, j] >= thresholds[code]) for j, code in enumerate(codes)]
     seconds = time.perf_counter() - started
     classifier = ThemeClassifier(
         name=name,
