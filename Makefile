@@ -38,7 +38,7 @@ model-nlp: install
 	$(BIN)/python -m models.nl_kracht_ud.build
 
 train: install
-	$(BIN)/kracht train
+	$(BIN)/kracht train --curve learning_curve.png
 
 label-studio-install: install
 	$(BIN)/python -m annotation.server install

@@ -40,6 +40,8 @@ review.register(app)
 from kracht.commands import train as train_commands  # noqa: E402
 
 train_commands.register(app)
+review.review_app.command("queue")(train_commands.queue_command)
+app.command("evaluate-model")(train_commands.evaluate_model_command)
 # --- end: train ---
 
 # --- registrations: flows ---

@@ -230,12 +230,16 @@ class Tagger:
 
     @classmethod
     def from_settings(cls, settings: Settings, codebook: str | Path | None = None) -> Tagger:
-        """Pipeline from ``settings.nlp``, codebook from ``settings.codebook`` (or the argument)."""
+        """Pipeline from ``settings.nlp``, codebook from ``settings.codebook`` (or the argument),
+        classifier: the registry's active model unless ``settings.use_model`` is off."""
+        from pipeline.registry import load_active  # reads skops files: only when a tagger is built
+
         book = load_codebook(codebook or settings.codebook)
         nlp, name = load_nlp(settings)
         log.info("tagger: codebook %s %s (%s), pipeline %s",
                  book.name, book.version, book.hash[:12], name)
-        return cls(nlp, book, None, nlp_name=name, batch_size=settings.batch_size)
+        classifier = load_active(settings, book.hash)
+        return cls(nlp, book, classifier, nlp_name=name, batch_size=settings.batch_size)
 
     @property
     def source(self) -> str:

@@ -148,7 +148,7 @@ def fit_polarity(features: Any, examples: Sequence[Example], code: str, c: float
     if len(set(labels)) < 2:
         return None
     model = OneVsRestClassifier(
-        LogisticRegression(C=c, solver="liblinear", dual=True, max_iter=1000,
+        LogisticRegression(C=c, solver="liblinear", dual=True, max_iter=1000, random_state=0,
                            class_weight="balanced")
     )
     return model.fit(features[rows], labels)
@@ -167,7 +167,7 @@ def fit_shared_polarity(features: Any, examples: Sequence[Example], c: float = 4
     if len(set(labels)) < 2:
         return None
     model = OneVsRestClassifier(
-        LogisticRegression(C=c, solver="liblinear", dual=True, max_iter=1000,
+        LogisticRegression(C=c, solver="liblinear", dual=True, max_iter=1000, random_state=0,
                            class_weight="balanced")
     )
     return model.fit(features[rows], labels)

@@ -22,7 +22,7 @@ KNOWN = json.loads((HERE / "known_failures.json").read_text(encoding="utf-8"))
 
 @pytest.fixture(scope="module")
 def tagger() -> Tagger:
-    return Tagger.from_settings(get_settings(nlp="blank"))
+    return Tagger.from_settings(get_settings(nlp="blank", use_model=False))
 
 
 def _params() -> list:  # type: ignore[type-arg]

@@ -88,8 +88,12 @@ def test_learning_curve_png(tmp_path: Path) -> None:
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_review_queue_ranks_resident_segments_by_margin(store, tmp_path: Path) -> None:
+def test_review_queue_ranks_resident_segments_by_margin(store, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     import json
+
+    monkeypatch.setenv("KRACHT_USE_MODEL", "true")
+    monkeypatch.delenv("KRACHT_MODEL", raising=False)
 
     from typer.testing import CliRunner
 

@@ -13,7 +13,7 @@ RULES = ContextRules.from_yaml()
 
 @pytest.fixture(scope="module")
 def tagger_blank() -> Tagger:
-    return Tagger.from_settings(get_settings(nlp="blank"))
+    return Tagger.from_settings(get_settings(nlp="blank", use_model=False))
 
 
 def scoped(sentence: str, target: str, kind: str = "negation") -> bool:

@@ -29,6 +29,12 @@ def model_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     return path.read_bytes()
 
 
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The shared fixture with the model on, whatever KRACHT_USE_MODEL says outside."""
+    return settings.model_copy(update={"use_model": True, "model": None})
+
+
 def _install(settings: Settings, model_bytes: bytes, name: str, version: str) -> Path:
     folder = Path(settings.home) / "models" / name / version
     folder.mkdir(parents=True)

@@ -13,7 +13,7 @@ from pipeline.tagger import RuleEvidence, Tagger, is_coded_speaker, merge
 
 @pytest.fixture(scope="module")
 def tagger() -> Tagger:
-    return Tagger.from_settings(get_settings(nlp="blank"))
+    return Tagger.from_settings(get_settings(nlp="blank", use_model=False))
 
 
 def codes(tagger: Tagger, text: str) -> dict[str, str]:
