@@ -1,7 +1,7 @@
 """The ``retrain`` flow: train the theme classifier again, with the reviewed annotations.
 
-It calls :func:`pipeline.training.train` (the code behind ``kracht train``) with
-``include_reviewed=True``, writes the model under ``KRACHT_HOME/models`` with a version above
+It calls :func:`pipeline.training.train` (the code behind ``kracht train``) with the reviewed
+segments from :func:`annotation.pull.reviewed_examples`, writes the model under ``KRACHT_HOME/models`` with a version above
 every registered one, and (``activate``) makes it the active model, so the next ``tag`` run codes
 the segments again under the new model's source; older tags stay, with their provenance.
 """
@@ -27,13 +27,14 @@ def next_version(settings: Any) -> str:
 
 @task(name="train-classifier", cache_policy=NO_CACHE)
 def train_task(home: str | None, activate: bool) -> dict[str, Any]:
+    from annotation.pull import reviewed_examples
     from pipeline import registry
     from pipeline.training import train
 
     settings = load_settings(home)
     res = resources(snapshot(settings))
     result = train(
-        settings, include_reviewed=True, store=res.store,
+        settings, reviewed=reviewed_examples(res.store),
         out_root=Path(settings.home) / "models", version=next_version(settings),
     )
     if activate:

@@ -60,17 +60,15 @@ def read_examples(paths: Iterable[str | Path]) -> list[Example]:
     return examples
 
 
-def reviewed_examples(store: Any) -> list[Example]:
-    """Human-reviewed segments from the store (Label Studio pulls); none if that stage is absent."""
-    try:
-        from annotation.pull import reviewed_examples as pull_reviewed
-    except ImportError:
-        log.warning("annotation.pull.reviewed_examples is not available: no reviewed examples")
-        return []
+def as_examples(items: Sequence[Mapping[str, Any]]) -> list[Example]:
+    """Reviewed segments (``annotation.pull.reviewed_examples``) as training examples.
+
+    The caller fetches them: data flows one way, so nothing in ``pipeline`` imports ``annotation``.
+    """
     return [
         Example(str(item["id"]), item["text"], item.get("speaker") or "resident",
                 dict(item.get("themes") or {}))
-        for item in pull_reviewed(store)
+        for item in items
     ]
 
 
@@ -371,8 +369,7 @@ def train(
     *,
     version: str | None = None,
     out_root: str | Path | None = None,
-    include_reviewed: bool = False,
-    store: Any = None,
+    reviewed: Sequence[Mapping[str, Any]] | None = None,
     train_paths: Sequence[str | Path] = DEFAULT_TRAIN,
     test_path: str | Path | None = DEFAULT_TEST,
     name: str = DEFAULT_NAME,
@@ -396,16 +393,12 @@ def train(
     codebook = tagger.codebook
     examples = canonical(read_examples(train_paths), codebook)
     sources = {"files": [_shown(p) for p in train_paths], "file_examples": len(examples)}
-    if include_reviewed:
-        if store is None:
-            from pipeline.store import Store
-
-            store = Store.from_settings(settings)
-        reviewed = canonical(reviewed_examples(store), codebook)
+    if reviewed is not None:
+        human = canonical(as_examples(reviewed), codebook)
         by_id = {e.id: e for e in examples}
-        by_id.update({e.id: e for e in reviewed})  # a human review overrides the file label
+        by_id.update({e.id: e for e in human})  # a human review overrides the file label
         examples = list(by_id.values())
-        sources["reviewed_examples"] = len(reviewed)
+        sources["reviewed_examples"] = len(human)
     gold = read_gold(test_path) if test_path else []
     overlap = {g.text.strip() for g in gold} & {e.text.strip() for e in examples}
     if overlap:

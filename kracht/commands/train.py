@@ -32,6 +32,14 @@ def _settings(home: Path | None = None, **overrides: Any) -> Settings:
     return get_settings(**overrides)
 
 
+def _reviewed(settings: Settings) -> list[dict[str, Any]]:
+    """Human-reviewed segments from the store, adjudicated by ``annotation.pull``."""
+    from annotation.pull import reviewed_examples
+    from pipeline.store import Store
+
+    return reviewed_examples(Store.from_settings(settings))
+
+
 def train_command(
     include_reviewed: Annotated[
         bool, typer.Option("--include-reviewed", help="add human-reviewed segments from the store")
@@ -69,7 +77,7 @@ def train_command(
             settings,
             version=version,
             out_root=out,
-            include_reviewed=include_reviewed,
+            reviewed=_reviewed(settings) if include_reviewed else None,
             train_paths=data or list(DEFAULT_TRAIN),
             test_path=None if no_test else (test or DEFAULT_TEST),
             curve=curve,
