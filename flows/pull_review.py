@@ -12,18 +12,16 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.common import flow_record, load_settings, resources, short_error, snapshot
+from flows.common import load_settings, resources, snapshot
 from flows.review import (
     DEFAULT_RETRIES,
     DEFAULT_RETRY_DELAY,
-    ReviewFailed,
-    ReviewUnavailable,
     as_counts,
-    backoff,
     client_for,
     require_label_studio,
     retry_unless_unavailable,
     review_function,
+    run_review_step,
 )
 
 
@@ -49,20 +47,7 @@ def pull_review_flow(
 
     ``collection`` only labels the run (schedules per collection); Label Studio holds one project.
     """
-    settings = load_settings(home)
-    store = resources(snapshot(settings)).store
-    params = {"collection": collection, "ls_url": settings.ls_url, "retries": retries}
-    with flow_record(store, "pull_review", params) as rec:
-        step = pull_annotations.with_options(
-            retries=retries, retry_delay_seconds=backoff(retries, retry_delay)
-        )
-        try:
-            rec.counts = step(home)
-        except ReviewUnavailable:
-            raise
-        except Exception as exc:
-            raise ReviewFailed(
-                f"Label Studio pull from {settings.ls_url} failed after {retries + 1} attempts: "
-                f"{short_error(exc)}"
-            ) from exc
-    return rec.counts
+    return run_review_step(
+        "pull_review", pull_annotations, (home,), home=home, collection=collection,
+        retries=retries, retry_delay=retry_delay, action="pull from",
+    )

@@ -12,18 +12,16 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.common import flow_record, load_settings, resources, short_error, snapshot
+from flows.common import load_settings, resources, snapshot
 from flows.review import (
     DEFAULT_RETRIES,
     DEFAULT_RETRY_DELAY,
-    ReviewFailed,
-    ReviewUnavailable,
     as_counts,
-    backoff,
     client_for,
     require_label_studio,
     retry_unless_unavailable,
     review_function,
+    run_review_step,
 )
 
 
@@ -46,20 +44,7 @@ def push_review_flow(
     retry_delay: float = DEFAULT_RETRY_DELAY,
 ) -> dict[str, Any]:
     """Push resident segments with their machine tags as predictions to Label Studio."""
-    settings = load_settings(home)
-    store = resources(snapshot(settings)).store
-    params = {"collection": collection, "ls_url": settings.ls_url, "retries": retries}
-    with flow_record(store, "push_review", params) as rec:
-        step = push_segments.with_options(
-            retries=retries, retry_delay_seconds=backoff(retries, retry_delay)
-        )
-        try:
-            rec.counts = step(home, collection)
-        except ReviewUnavailable:
-            raise
-        except Exception as exc:
-            raise ReviewFailed(
-                f"Label Studio push to {settings.ls_url} failed after {retries + 1} attempts: "
-                f"{short_error(exc)}"
-            ) from exc
-    return rec.counts
+    return run_review_step(
+        "push_review", push_segments, (home, collection), home=home, collection=collection,
+        retries=retries, retry_delay=retry_delay, action="push to",
+    )

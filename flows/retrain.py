@@ -1,9 +1,10 @@
 """The ``retrain`` flow: train the theme classifier again, with the reviewed annotations.
 
 It calls :func:`pipeline.training.train` (the code behind ``kracht train``) with the reviewed
-segments from :func:`annotation.pull.reviewed_examples`, writes the model under ``KRACHT_HOME/models`` with a version above
-every registered one, and (``activate``) makes it the active model, so the next ``tag`` run codes
-the segments again under the new model's source; older tags stay, with their provenance.
+segments from :func:`annotation.pull.reviewed_examples`, writes the model under
+``KRACHT_HOME/models`` with a version above every registered one, and (``activate``) makes it
+the active model, so the next ``tag`` run codes the segments again under the new model's source;
+older tags stay, with their provenance.
 """
 
 from __future__ import annotations

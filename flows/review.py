@@ -95,3 +95,39 @@ def as_counts(result: Any) -> dict[str, Any]:
         return {"count": result}
     return {"result": str(result)}
 
+
+def run_review_step(
+    kind: str,
+    step: Any,
+    args: tuple[Any, ...],
+    *,
+    home: str | None,
+    collection: str | None,
+    retries: int,
+    retry_delay: float,
+    action: str,
+) -> dict[str, Any]:
+    """Run one Label Studio task with retries and backoff inside a run record of ``kind``.
+
+    ``action`` names the step in the one-line failure ("push to", "pull from"), which carries the
+    URL and the number of attempts; a Label Studio that is not configured is passed through.
+    """
+    from flows.common import flow_record, load_settings, resources, short_error, snapshot
+
+    settings = load_settings(home)
+    store = resources(snapshot(settings)).store
+    params = {"collection": collection, "ls_url": settings.ls_url, "retries": retries}
+    with flow_record(store, kind, params) as rec:
+        retried = step.with_options(
+            retries=retries, retry_delay_seconds=backoff(retries, retry_delay)
+        )
+        try:
+            rec.counts = retried(*args)
+        except ReviewUnavailable:
+            raise
+        except Exception as exc:
+            raise ReviewFailed(
+                f"Label Studio {action} {settings.ls_url} failed after {retries + 1} attempts: "
+                f"{short_error(exc)}"
+            ) from exc
+    return rec.counts
