@@ -279,91 +279,195 @@ class Prediction(Mapping[str, float]):
         return len(self.codes)
 
 
-class FastTfidf:
-    """The fitted feature union's ``transform``, same numbers, a few times faster.
+class _Column:
+    """A growing int64 array (capacity doubles): per-word cache entries numpy can index."""
 
-    scikit-learn looks every n-gram up in a Python loop; here a word's character n-gram columns
-    are looked up once and cached, and counting, sublinear TF, IDF and L2 norm are done for the
-    whole batch with numpy. Built from the fitted vectorizers at load time, never saved (the
-    model file holds plain scikit-learn objects); a unit test checks it against ``transform``.
+    def __init__(self) -> None:
+        self.values = np.zeros(1024, dtype=np.int64)
+        self.size = 0
+
+    def extend(self, items: Sequence[int]) -> None:
+        needed = self.size + len(items)
+        if needed > len(self.values):
+            grown = np.zeros(max(needed, 2 * len(self.values)), dtype=np.int64)
+            grown[: self.size] = self.values[: self.size]
+            self.values = grown
+        self.values[self.size : needed] = items
+        self.size = needed
+
+    def view(self) -> np.ndarray:
+        return self.values[: self.size]
+
+
+class FastTfidf:
+    """The fitted feature union's ``transform``, same numbers, many times faster.
+
+    scikit-learn looks every token up in a Python loop. Here each distinct word is looked up
+    once and cached (its word, lemma and character n-gram columns in growing numpy arrays), and
+    everything per occurrence is numpy: unigram columns by indexing, bigram columns by
+    ``searchsorted`` over the integer keys ``left_column * size + right_column`` of the bigrams
+    in the vocabulary (both halves of a known bigram are known unigrams, since ``min_df=1``),
+    character counts as the sparse product of a text × word matrix and the cached word ×
+    n-gram matrix. Built from the fitted vectorizers at load time, never saved (the model file
+    holds plain scikit-learn objects); a unit test checks it against ``transform``.
     """
 
     def __init__(self, union: FeatureUnion, cache_limit: int = 200_000) -> None:
         self.blocks = [vectorizer for _, vectorizer in union.transformer_list]
+        kinds = [vectorizer.analyzer for vectorizer in self.blocks]
+        if kinds != [word_tokens, lemma_tokens, char_tokens]:
+            raise ValueError(f"FastTfidf expects word, lemma and char blocks, got {kinds}")
         self.cache_limit = cache_limit
-        self._word_columns: dict[str, list[int]] = {}
-        self._word_units: dict[str, tuple[str, int]] = {}
-        self._lemma_units: dict[str, tuple[str, int]] = {}
+        words, lemmas, chars = (vectorizer.vocabulary_ for vectorizer in self.blocks)
+        self._pairs = [_bigram_keys(words), _bigram_keys(lemmas)]
+        self._sizes = [len(words), len(lemmas), len(chars)]
+        self._clear()
 
-    def _columns(self, vectorizer: TfidfVectorizer, text: str) -> list[int]:
-        vocabulary = vectorizer.vocabulary_
-        if vectorizer.analyzer is char_tokens:
-            cache = self._word_columns
-            columns: list[int] = []
-            for word in text.lower().split():
-                found = cache.get(word)
-                if found is None:
-                    if len(cache) >= self.cache_limit:
-                        cache.clear()
-                    found = [vocabulary[g] for g in _word_char_ngrams(word) if g in vocabulary]
-                    cache[word] = found
-                columns.extend(found)
-            return columns
-        if vectorizer.analyzer not in (word_tokens, lemma_tokens):
-            return [vocabulary[t] for t in vectorizer.analyzer(text) if t in vocabulary]
-        units = self.units(vectorizer, text)
-        columns = [column for _, column in units if column >= 0]
-        for (a, _), (b, _) in pairwise(units):
-            column = vocabulary.get(f"{a} {b}")
-            if column is not None:
-                columns.append(column)
-        return columns
+    def _clear(self) -> None:
+        # per regex word: its id, word column, lemma token and lemma column (-1: not known)
+        self._units: dict[str, int] = {}
+        self._lemma_tokens: list[str] = []
+        self._unit_columns = [_Column(), _Column()]
+        # per whitespace chunk: its id and, as CSR rows, its char n-gram columns (repeats kept)
+        self._chunks: dict[str, int] = {}
+        self._gram_columns = _Column()
+        self._gram_rows = _Column()
+        self._gram_rows.extend([0])
+
+    def _unit(self, word: str) -> int:
+        known = self._units.get(word)  # a new word twice in one text
+        if known is not None:
+            return known
+        lemma = f"~{simplemma_lemma(word)}"
+        self._lemma_tokens.append(lemma)
+        self._unit_columns[0].extend([self.blocks[0].vocabulary_.get(word, -1)])
+        self._unit_columns[1].extend([self.blocks[1].vocabulary_.get(lemma, -1)])
+        self._units[word] = len(self._lemma_tokens) - 1
+        return len(self._lemma_tokens) - 1
+
+    def _chunk(self, chunk: str) -> int:
+        known = self._chunks.get(chunk)
+        if known is not None:
+            return known
+        vocabulary = self.blocks[2].vocabulary_
+        columns = [vocabulary[g] for g in _word_char_ngrams(chunk) if g in vocabulary]
+        self._gram_columns.extend(columns)
+        self._gram_rows.extend([self._gram_columns.size])
+        self._chunks[chunk] = len(self._chunks)
+        return len(self._chunks) - 1
 
     def units(self, vectorizer: TfidfVectorizer, text: str) -> list[tuple[str, int]]:
-        """Per word of ``text``: its unigram token (word or ``~lemma``) and column (-1: none).
-
-        Only for ``word_tokens`` and ``lemma_tokens``, whose unigrams depend on the word alone.
-        """
-        lemmas = vectorizer.analyzer is lemma_tokens
-        cache = self._lemma_units if lemmas else self._word_units
-        vocabulary = vectorizer.vocabulary_
-        units: list[tuple[str, int]] = []
+        """Per regex word of ``text``: its unigram token (word or ``~lemma``) and column (-1:
+        none), for ``word_tokens`` (block 0) or ``lemma_tokens`` (block 1)."""
+        which = 1 if vectorizer.analyzer is lemma_tokens else 0
+        out: list[tuple[str, int]] = []
         for word in _WORD.findall(text.lower()):
-            unit = cache.get(word)
+            unit = self._units.get(word)
             if unit is None:
-                if len(cache) >= self.cache_limit:
-                    cache.clear()
-                token = f"~{simplemma_lemma(word)}" if lemmas else word
-                unit = (token, vocabulary.get(token, -1))
-                cache[word] = unit
-            units.append(unit)
-        return units
+                unit = self._unit(word)
+            token = self._lemma_tokens[unit] if which else word
+            out.append((token, int(self._unit_columns[which].values[unit])))
+        return out
 
     def transform(self, texts: Sequence[str]) -> Any:
         from scipy import sparse
 
-        blocks = []
-        for vectorizer in self.blocks:
-            columns: list[int] = []
-            lengths = np.zeros(len(texts), dtype=np.int64)
-            for i, text in enumerate(texts):
-                found = self._columns(vectorizer, text)
-                lengths[i] = len(found)
-                columns.extend(found)
-            rows = np.repeat(np.arange(len(texts)), lengths)
-            counts = sparse.csr_matrix(
-                (np.ones(len(columns), dtype=vectorizer.dtype), (rows, columns)),
-                shape=(len(texts), len(vectorizer.vocabulary_)),
-            )
-            counts.sum_duplicates()
-            if vectorizer.sublinear_tf:
-                np.log(counts.data, counts.data)
-                counts.data += 1
-            counts.data *= vectorizer.idf_[counts.indices].astype(counts.dtype, copy=False)
-            if vectorizer.norm:
-                normalize(counts, norm=vectorizer.norm, copy=False)
-            blocks.append(counts)
-        return sparse.hstack(blocks).tocsr()
+        if len(self._units) + len(self._chunks) >= self.cache_limit:
+            self._clear()  # between batches only: ids must hold for a whole batch
+        n = len(texts)
+        units, chunks = self._units, self._chunks
+        unit_ids: list[int] = []
+        chunk_ids: list[int] = []
+        unit_counts = np.zeros(n, dtype=np.int64)
+        chunk_counts = np.zeros(n, dtype=np.int64)
+        for i, text in enumerate(texts):
+            lower = text.lower()
+            words = _WORD.findall(lower)
+            found = [units.get(w) for w in words]
+            if None in found:
+                found = [u if u is not None else self._unit(w)
+                         for u, w in zip(found, words, strict=True)]
+            unit_ids.extend(found)
+            unit_counts[i] = len(found)
+            pieces = lower.split()
+            found = [chunks.get(c) for c in pieces]
+            if None in found:
+                found = [c if c is not None else self._chunk(p)
+                         for c, p in zip(found, pieces, strict=True)]
+            chunk_ids.extend(found)
+            chunk_counts[i] = len(found)
+
+        rows = np.repeat(np.arange(n), unit_counts)
+        ids = np.asarray(unit_ids, dtype=np.int64)
+        blocks = [self._word_block(rows, ids, which, n) for which in (0, 1)]
+        blocks.append(self._char_block(np.repeat(np.arange(n), chunk_counts),
+                                       np.asarray(chunk_ids, dtype=np.int64), n))
+        return sparse.hstack(
+            [self._weighted(block, vectorizer) for block, vectorizer in
+             zip(blocks, self.blocks, strict=True)]
+        ).tocsr()
+
+    def _word_block(self, rows: np.ndarray, ids: np.ndarray, which: int, n: int) -> Any:
+        """Counts of word (``which`` 0) or lemma (1) unigrams and bigrams per text."""
+        from scipy import sparse
+
+        columns = self._unit_columns[which].view()[ids]
+        keys, targets = self._pairs[which]
+        size = self._sizes[which]
+        left, right = columns[:-1], columns[1:]
+        paired = (rows[:-1] == rows[1:]) & (left >= 0) & (right >= 0)
+        key = left[paired] * size + right[paired]
+        slot = np.searchsorted(keys, key) if len(keys) else np.zeros(len(key), dtype=np.int64)
+        slot[slot >= len(keys)] = 0
+        known = keys[slot] == key if len(keys) else np.zeros(len(key), dtype=bool)
+        single = columns >= 0
+        all_rows = np.concatenate([rows[single], rows[:-1][paired][known]])
+        all_columns = np.concatenate([columns[single], targets[slot[known]]])
+        return sparse.csr_matrix(
+            (np.ones(len(all_rows), dtype=self.blocks[which].dtype), (all_rows, all_columns)),
+            shape=(n, size),
+        )
+
+    def _char_block(self, rows: np.ndarray, ids: np.ndarray, n: int) -> Any:
+        """Character n-gram counts: (text × cached word) @ (cached word × n-gram)."""
+        from scipy import sparse
+
+        dtype = self.blocks[2].dtype
+        indices = self._gram_columns.view()
+        grams = sparse.csr_matrix(
+            (np.ones(len(indices), dtype=dtype), indices, self._gram_rows.view()),
+            shape=(len(self._chunks), self._sizes[2]),
+        )
+        texts = sparse.csr_matrix((np.ones(len(rows), dtype=dtype), (rows, ids)),
+                                  shape=(n, len(self._chunks)))
+        return texts @ grams
+
+    @staticmethod
+    def _weighted(counts: Any, vectorizer: TfidfVectorizer) -> Any:
+        """Sublinear TF, IDF and L2 norm, as the fitted ``TfidfTransformer`` applies them."""
+        counts.sum_duplicates()
+        if vectorizer.sublinear_tf:
+            np.log(counts.data, counts.data)
+            counts.data += 1
+        counts.data *= vectorizer.idf_[counts.indices].astype(counts.dtype, copy=False)
+        if vectorizer.norm:
+            normalize(counts, norm=vectorizer.norm, copy=False)
+        return counts
+
+
+def _bigram_keys(vocabulary: Mapping[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted integer keys ``left * size + right`` of the vocabulary's bigrams, and their
+    columns: what ``FastTfidf`` searches instead of building and hashing bigram strings."""
+    size = len(vocabulary)
+    keys: list[int] = []
+    columns: list[int] = []
+    for token, column in vocabulary.items():
+        left, space, right = token.partition(" ")
+        if space:
+            keys.append(vocabulary[left] * size + vocabulary[right])
+            columns.append(column)
+    order = np.argsort(np.asarray(keys, dtype=np.int64), kind="stable")
+    return (np.asarray(keys, dtype=np.int64)[order], np.asarray(columns, dtype=np.int64)[order])
 
 
 @dataclass(frozen=True)

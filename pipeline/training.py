@@ -50,14 +50,23 @@ THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.025), 3)
 Example = GoldItem
 
 
-def read_examples(paths: Iterable[str | Path]) -> list[Example]:
-    """Labeled JSON lines from files or folders (``*.jsonl`` in name order)."""
+def read_sourced(paths: Iterable[str | Path]) -> tuple[list[Example], list[str]]:
+    """Labeled JSON lines from files or folders (``*.jsonl`` in name order), and per example
+    the file it came from (a group for out-of-fold splits: one file, one set of writers)."""
     examples: list[Example] = []
+    sources: list[str] = []
     for path in paths:
         path = Path(path)
         for file in sorted(path.glob("*.jsonl")) if path.is_dir() else [path]:
-            examples.extend(read_gold(file))
-    return examples
+            found = read_gold(file)
+            examples.extend(found)
+            sources.extend([str(file)] * len(found))
+    return examples, sources
+
+
+def read_examples(paths: Iterable[str | Path]) -> list[Example]:
+    """Labeled JSON lines from files or folders (``*.jsonl`` in name order)."""
+    return read_sourced(paths)[0]
 
 
 def as_examples(items: Sequence[Mapping[str, Any]]) -> list[Example]:
@@ -213,6 +222,15 @@ def fit_polarity_stack(
     return weights, float(np.mean(predicted == y))
 
 
+def oof_splits(n: int, folds: int, seed: int, groups: Sequence[Any] | None = None
+               ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Train/held-out index pairs: whole groups held out when there are enough groups, else
+    shuffled K-fold (a small slice of one file, as in the unit tests)."""
+    if groups is not None and len(set(groups)) >= folds:
+        return list(GroupKFold(folds).split(np.arange(n), groups=list(groups)))
+    return list(KFold(folds, shuffle=True, random_state=seed).split(np.arange(n)))
+
+
 def fit_classifier(
     examples: Sequence[Example],
     evidence: Sequence[Mapping[str, Sequence[Any]]],
@@ -224,8 +242,15 @@ def fit_classifier(
     seed: int = 0,
     c: float = 8.0,
     polarity: bool = True,
+    groups: Sequence[Any] | None = None,
 ) -> tuple[ThemeClassifier, FitReport]:
-    """Fit both stages, thresholds and polarity on ``examples`` (see the module docstring)."""
+    """Fit both stages, thresholds and polarity on ``examples`` (see the module docstring).
+
+    ``groups`` (one label per example, e.g. the file it came from) makes the out-of-fold
+    predictions leave whole groups out: each file was written by other people in other words,
+    as the test file was, so the thresholds and the stack learn how far the text model and the
+    rules carry to new writers instead of to new sentences of the same writer.
+    """
     started = time.perf_counter()
     codes = list(codes)
     texts = [e.text for e in examples]
@@ -238,8 +263,7 @@ def fit_classifier(
     if scarce:
         raise ValueError(f"too few examples (< {MIN_POSITIVES}) for: {', '.join(scarce)}")
     folds = max(2, min(folds, int(y.sum(axis=0).min()) if y.size else 2))
-    splitter = KFold(folds, shuffle=True, random_state=seed)
-    splits = list(splitter.split(np.arange(n)))
+    splits = oof_splits(n, folds, seed, groups)
 
     decision = np.zeros((n, len(codes)))
     oof_polarity = np.zeros((n, len(codes), len(POLARITIES)))
@@ -391,14 +415,17 @@ def train(
     # rules only: the rule signals are features here, an active model has no part in training
     tagger = Tagger.from_settings(settings.model_copy(update={"use_model": False}))
     codebook = tagger.codebook
-    examples = canonical(read_examples(train_paths), codebook)
-    sources = {"files": [_shown(p) for p in train_paths], "file_examples": len(examples)}
+    found, files = read_sourced(train_paths)
+    labeled = dict(zip((e.id for e in found), zip(canonical(found, codebook), files, strict=True),
+                       strict=True))
+    sources = {"files": [_shown(p) for p in train_paths], "file_examples": len(found)}
     if reviewed is not None:
         human = canonical(as_examples(reviewed), codebook)
-        by_id = {e.id: e for e in examples}
-        by_id.update({e.id: e for e in human})  # a human review overrides the file label
-        examples = list(by_id.values())
+        # a human review overrides the file label
+        labeled.update({e.id: (e, "reviewed in Label Studio") for e in human})
         sources["reviewed_examples"] = len(human)
+    examples = [example for example, _ in labeled.values()]
+    groups = [group for _, group in labeled.values()]
     gold = read_gold(test_path) if test_path else []
     overlap = {g.text.strip() for g in gold} & {e.text.strip() for e in examples}
     if overlap:
@@ -410,7 +437,7 @@ def train(
     out_root = Path(out_root) if out_root else MODELS_DIR
     version = version or next_version(out_root, name)
     classifier, report = fit_classifier(examples, evidence, codebook.ids, name=name,
-                                        version=version, folds=folds)
+                                        version=version, folds=folds, groups=groups)
     train_seconds = time.perf_counter() - started
     classifier.metadata.update({
         "codebook_name": codebook.name, "codebook_version": codebook.version,

@@ -253,3 +253,31 @@ def test_fast_transform_equals_the_feature_union(trained) -> None:
         got = fast.transform(texts)
         assert got.shape == expected.shape
         assert abs(got - expected).max() < 1e-6
+
+
+def test_out_of_fold_splits_hold_out_whole_files() -> None:
+    """With a group per file, no file is ever on both sides of a split."""
+    from pipeline.training import oof_splits
+
+    groups = ["a"] * 7 + ["b"] * 5 + ["c"] * 9 + ["d"] * 4 + ["e"] * 6 + ["f"] * 3
+    splits = oof_splits(len(groups), 5, 0, groups)
+    assert len(splits) == 5
+    held = np.concatenate([test for _, test in splits])
+    assert sorted(held.tolist()) == list(range(len(groups)))  # every example once out of fold
+    for train, test in splits:
+        assert not {groups[i] for i in train} & {groups[i] for i in test}
+    # too few groups for the folds: plain shuffled K-fold over the examples
+    mixed = oof_splits(12, 5, 0, ["x"] * 6 + ["y"] * 6)
+    assert any({i < 6 for i in test} == {True, False} for _, test in mixed)
+
+
+def test_examples_keep_the_file_they_came_from(tmp_path: Path) -> None:
+    from pipeline.training import read_sourced
+
+    for name, ids in (("one.jsonl", ["p", "q"]), ("two.jsonl", ["r"])):
+        (tmp_path / name).write_text("".join(
+            json.dumps({"id": i, "text": f"tekst {i}", "speaker": "resident", "themes": {}}) + "\n"
+            for i in ids), encoding="utf-8")
+    examples, sources = read_sourced([tmp_path])
+    assert [e.id for e in examples] == ["p", "q", "r"]
+    assert [Path(s).name for s in sources] == ["one.jsonl", "one.jsonl", "two.jsonl"]
