@@ -71,6 +71,18 @@ def timed(fn) -> tuple[float, float]:  # type: ignore[no-untyped-def]
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
+def warm_timed(fn, repeat: int = 2) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """Best wall and CPU seconds of ``repeat`` runs of ``fn()`` after one untimed warm-up run.
+
+    Why: the first pass over a corpus fills the tokenizer cache, simplemma's lemma cache and the
+    theme matcher's word cache. Whichever pipeline ran first used to pay for all of them (the
+    raw ``nlp.pipe`` did, which flattered the ratio); a long-running ``kracht tag`` is warm.
+    """
+    fn()
+    runs = [timed(fn) for _ in range(max(1, repeat))]
+    return min(wall for wall, _ in runs), min(cpu for _, cpu in runs)
+
+
 def child_peak_rss(corpus: Path, nlp: str) -> float:
     """Peak RSS (MB) of ``kracht tag`` on ``corpus`` in a child process."""
     code = (
@@ -94,6 +106,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--words", type=int, default=1_000_000)
     parser.add_argument("--no-memory", action="store_true", help="skip the child-process check")
     parser.add_argument("--no-quality", action="store_true", help="skip the dev macro-F1 lines")
+    parser.add_argument("--repeat", type=int, default=2,
+                        help="timed runs per measurement after one warm-up run (best counts)")
     parser.add_argument("--with-model", action="store_true",
                         help="tag with the active classifier too (default: the rule tagger)")
     args = parser.parse_args(argv)
@@ -110,14 +124,25 @@ def main(argv: list[str] | None = None) -> None:
 
         nlp, name = load_nlp(settings)
         texts = [text for _, text in pairs]
-        raw_wall, raw_cpu = timed(lambda: [None for _ in nlp.pipe(texts, batch_size=256)])
-
         tagger = Tagger.from_settings(settings)
-        full_wall, full_cpu = timed(
-            lambda: [None for _ in tagger.nlp.pipe(texts, batch_size=256)]
-        )
-        with corpus.open("rb") as source, open(os.devnull, "wb") as sink:
-            e2e_wall, e2e_cpu = timed(lambda: run_tag(tagger, source, sink))
+
+        def raw() -> None:
+            for _ in nlp.pipe(texts, batch_size=256):
+                pass
+
+        def themed() -> None:
+            for _ in tagger.nlp.pipe(texts, batch_size=256):
+                pass
+
+        def end_to_end() -> None:
+            with corpus.open("rb") as source, open(os.devnull, "wb") as sink:
+                run_tag(tagger, source, sink)
+
+        # Every pass is warmed up first and the best of ``--repeat`` runs counts, so no
+        # measurement pays for caches another one filled.
+        raw_wall, raw_cpu = warm_timed(raw, args.repeat)
+        full_wall, full_cpu = warm_timed(themed, args.repeat)
+        e2e_wall, e2e_cpu = warm_timed(end_to_end, args.repeat)
 
         print(f"pipeline {name} ({', '.join(nlp.pipe_names)}); corpus {len(pairs):,} segments, "
               f"{words:,} words ({len(resident):,} resident segments)")
@@ -128,7 +153,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"kracht tag (e2e)    {words / e2e_wall:>10,.0f} words/s wall  "
               f"{words / e2e_cpu:>10,.0f} words/s per core (cpu)")
         print(f"ratio e2e / raw     {raw_wall / e2e_wall:>10.2f} (wall)  "
-              f"{raw_cpu / e2e_cpu:>10.2f} (cpu)   target >= 0.35 (raw = the loaded pipeline)")
+              f"{raw_cpu / e2e_cpu:>10.2f} (cpu)   target >= 0.35 (raw = the loaded pipeline; "
+              f"all warm, best of {args.repeat})")
         print(f"ratio e2e / +themes {full_wall / e2e_wall:>10.2f} (wall)  "
               f"{full_cpu / e2e_cpu:>10.2f} (cpu)   (what reading, merging and writing cost)")
         print(f"target per core     {'ok' if words / e2e_cpu >= 40_000 else 'BELOW'} "

@@ -28,6 +28,7 @@ from pipeline.nlp.themes import (
     CUED,
     END,
     HEDGED,
+    MATCHES,
     NEGATED,
     PATTERN,
     POLARITY,
@@ -86,7 +87,7 @@ def rule_evidence(doc: Doc, records: Sequence[Sequence[Any]] | None = None
                   ) -> dict[str, list[RuleEvidence]]:
     """Rule matches of a processed doc (or its ``records``), grouped by code, in text order."""
     grouped: dict[str, list[RuleEvidence]] = {}
-    for record in doc._.theme_matches or () if records is None else records:
+    for record in doc.user_data.get(MATCHES) or () if records is None else records:
         first, last = doc[record[START]], doc[record[END] - 1]
         grouped.setdefault(record[CODE], []).append(
             RuleEvidence(
@@ -139,6 +140,8 @@ def merge(
     Themes come in codebook order.
     """
     model = classifier if probabilities is not None else None
+    if model is None:
+        return _rule_themes(text, codebook, evidence)
     predicted: Mapping[str, float] = probabilities or {}
     stack = getattr(model, "probabilities", None)
     stacked = stack(predicted, evidence) if stack is not None else None
@@ -171,6 +174,31 @@ def merge(
                 score=min(1.0, max(0.0, score)),
                 polarity=polarity,
                 evidence=spans,
+            )
+        )
+    return themes
+
+
+def _rule_themes(
+    text: str, codebook: Codebook, evidence: Mapping[str, Sequence[RuleEvidence]]
+) -> list[Theme]:
+    """``merge`` without a model: only codes with evidence can reach the (positive) threshold,
+    so the others are skipped without scoring; otherwise the same steps as ``merge``."""
+    themes: list[Theme] = []
+    threshold = codebook.threshold
+    for code in codebook.codes:
+        items = evidence.get(code.id)
+        if not items:
+            continue
+        score = rule_score(items)
+        if score < threshold:
+            continue
+        themes.append(
+            Theme.model_construct(
+                code=code.id,
+                score=min(1.0, max(0.0, score)),
+                polarity=combine((e.polarity, e.cued) for e in items),
+                evidence=_spans(text, items),
             )
         )
     return themes
@@ -260,16 +288,17 @@ class Tagger:
                 yield self._output(doc, item, None)
             return
         while chunk := list(islice(docs, size)):
-            texts = [doc.text for doc, _ in chunk]
+            # The texts that went into the pipe, not ``doc.text``: spaCy rebuilds that string
+            # token by token, which cost as much as the classifier's feature step.
+            texts = [item.text if is_coded_speaker(item.speaker) else "" for _, item in chunk]
             predicted = self.classifier.predict(texts)
-            for (doc, item), probabilities in zip(chunk, predicted, strict=True):
-                coded = is_coded_speaker(item.speaker) and bool(doc.text.strip())
-                yield self._output(doc, item, probabilities if coded else None)
+            for (doc, item), text, probabilities in zip(chunk, texts, predicted, strict=True):
+                yield self._output(doc, item, probabilities if text.strip() else None)
 
     def _output(
         self, doc: Doc, item: TagInput, probabilities: Mapping[str, float] | None
     ) -> TagOutput:
-        records = doc._.theme_matches
+        records = doc.user_data.get(MATCHES)
         if not records and probabilities is None:
             return TagOutput.model_construct(id=item.id, themes=[])
         themes = merge(item.text, self.codebook, rule_evidence(doc, records or ()),

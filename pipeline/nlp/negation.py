@@ -25,7 +25,9 @@ from spacy.tokens import Doc
 
 from pipeline.nlp.themes import (
     END,
+    FLAGS,
     HEDGED,
+    MATCHES,
     NEGATED,
     SENT,
     START,
@@ -107,9 +109,11 @@ class ContextRules:
     def scopes(self, words: Sequence[Hashable], start: int, end: int) -> list[Scope]:
         """Negation and hedge scopes in the sentence ``words[start:end]``."""
         found: list[tuple[int, int, Trigger]] = []
+        if self.by_first.keys().isdisjoint(words[start:end]):
+            return []  # most sentences hold no trigger word: one set operation says so
         i = start
         while i < end:
-            trigger = self._match_at(words, i, end)
+            trigger = self._match_at(words, i, end) if words[i] in self.by_first else None
             if trigger is None:
                 i += 1
                 continue
@@ -186,8 +190,7 @@ class ContextScope:
         self.rules = rules.keyed(nlp.vocab.strings.__getitem__)
 
     def __call__(self, doc: Doc) -> Doc:
-        ext = doc._
-        records: list[list[Any]] = ext.theme_matches or []
+        records: list[list[Any]] | None = doc.user_data.get(MATCHES)
         if not records:
             return doc
         scopes = doc_scopes(self.rules, doc, {record[SENT] for record in records})
@@ -197,7 +200,7 @@ class ContextScope:
                 s.kind == "negation" and covers(s, start, end) for s in scopes
             )
             record[HEDGED] = any(s.kind == "hedge" and covers(s, start, end) for s in scopes)
-        ext.context_flags = token_flags(scopes, len(doc))
+        doc.user_data[FLAGS] = token_flags(scopes, len(doc))
         return doc
 
 

@@ -31,10 +31,13 @@ from pipeline.nlp.themes import (
     CODE,
     CUED,
     END,
+    FLAGS,
     HINT,
+    MATCHES,
     NEGATED,
     POLARITY,
     START,
+    VIEW,
     doc_view,
     register_extensions,
     sentence_span,
@@ -80,6 +83,8 @@ class PhraseSet:
         """Where a phrase starts in ``words[start:end]`` (``words`` compared through ``key``)."""
         stop = len(words) if end is None else end
         by_first = self.by_first
+        if by_first.keys().isdisjoint(words[start:stop]):
+            return []  # the usual case, answered by one set operation instead of a loop
         found = []
         for i in range(start, stop):
             for keys in by_first.get(words[i], ()):
@@ -146,12 +151,12 @@ class PolarityTagger:
         self._valence: dict[int, int] = {}
 
     def __call__(self, doc: Doc) -> Doc:
-        ext = doc._
-        records: list[list[Any]] = ext.theme_matches or []
+        data = doc.user_data
+        records: list[list[Any]] | None = data.get(MATCHES)
         if not records:
             return doc
         words, sent_of, sent_ends = doc_view(doc)
-        flags = ext.context_flags or bytes(len(doc))
+        flags = data.get(FLAGS) or bytes(len(doc))
         turn = change_point(self.lexicon, words)
         strings = doc.vocab.strings
         for record in records:
@@ -159,7 +164,7 @@ class PolarityTagger:
             if turn is not None and polarity == "negative" and record[START] < turn:
                 polarity = "mixed" if record[CODE] in self.problem_codes else "positive"
             record[POLARITY], record[CUED] = polarity, cued
-        ext.theme_view = None  # last reader: the doc need not carry it any further
+        data[VIEW] = None  # last reader: the doc need not carry it any further
         return doc
 
     def _polarity(
