@@ -375,25 +375,17 @@ class FastTfidf:
         if len(self._units) + len(self._chunks) >= self.cache_limit:
             self._clear()  # between batches only: ids must hold for a whole batch
         n = len(texts)
-        units, chunks = self._units, self._chunks
+        units, chunks = self._units, self._chunks  # local names: looked up per text
         unit_ids: list[int] = []
         chunk_ids: list[int] = []
         unit_counts = np.zeros(n, dtype=np.int64)
         chunk_counts = np.zeros(n, dtype=np.int64)
         for i, text in enumerate(texts):
             lower = text.lower()
-            words = _WORD.findall(lower)
-            found = [units.get(w) for w in words]
-            if None in found:
-                found = [u if u is not None else self._unit(w)
-                         for u, w in zip(found, words, strict=True)]
+            found = _cached_ids(units, _WORD.findall(lower), self._unit)
             unit_ids.extend(found)
             unit_counts[i] = len(found)
-            pieces = lower.split()
-            found = [chunks.get(c) for c in pieces]
-            if None in found:
-                found = [c if c is not None else self._chunk(p)
-                         for c, p in zip(found, pieces, strict=True)]
+            found = _cached_ids(chunks, lower.split(), self._chunk)
             chunk_ids.extend(found)
             chunk_counts[i] = len(found)
 
@@ -455,6 +447,16 @@ class FastTfidf:
         return counts
 
 
+def _cached_ids(cache: dict[str, int], items: list[str], add: Any) -> list[int]:
+    """Cache ids of ``items``; ``add`` makes one for an item not seen before (rare once warm,
+    so the common case is a single list comprehension of dictionary lookups)."""
+    found = [cache.get(item) for item in items]
+    if None in found:
+        return [known if known is not None else add(item)
+                for known, item in zip(found, items, strict=True)]
+    return found  # type: ignore[return-value]
+
+
 def _bigram_keys(vocabulary: Mapping[str, int]) -> tuple[np.ndarray, np.ndarray]:
     """Sorted integer keys ``left * size + right`` of the vocabulary's bigrams, and their
     columns: what ``FastTfidf`` searches instead of building and hashing bigram strings."""
@@ -511,9 +513,11 @@ class ThemeClassifier:
         """
         if not texts:
             return []
-        features = self._fast.transform(list(texts))
         heads = self._heads
-        z = np.asarray(features @ heads.weights) + heads.bias
+        # one dtype on both sides: a float64 × float32 product makes scipy copy the whole
+        # (features × heads) weight matrix to float64 on every batch
+        features = self._fast.transform(list(texts)).astype(heads.weights.dtype, copy=False)
+        z = np.asarray(features @ heads.weights, dtype=np.float64) + heads.bias
         n_codes = len(self.codes)
         decision = z[:, :n_codes]
         platt = sigmoid(decision * self.platt[:, 0] + self.platt[:, 1])
@@ -633,7 +637,8 @@ class ThemeClassifier:
                 columns.append(np.asarray(estimator.coef_).ravel())
                 bias.append(float(np.asarray(estimator.intercept_).ravel()[0]))
             groups.append((group, start, classes))
-        return _Heads(np.column_stack(columns), np.array(bias), groups)
+        weights = np.column_stack(columns)  # float32 when trained by pipeline/training.py
+        return _Heads(weights, np.array(bias), groups)
 
     @cached_property
     def _stack_rows(self) -> list[list[float]]:

@@ -109,16 +109,20 @@ class ContextRules:
     def scopes(self, words: Sequence[Hashable], start: int, end: int) -> list[Scope]:
         """Negation and hedge scopes in the sentence ``words[start:end]``."""
         found: list[tuple[int, int, Trigger]] = []
-        if self.by_first.keys().isdisjoint(words[start:end]):
+        by_first = self.by_first
+        sentence = words[start:end]
+        if by_first.keys().isdisjoint(sentence):
             return []  # most sentences hold no trigger word: one set operation says so
-        i = start
-        while i < end:
-            trigger = self._match_at(words, i, end) if words[i] in self.by_first else None
-            if trigger is None:
-                i += 1
+        # Left to right over the tokens that start a trigger (found by a comprehension, not a
+        # token loop); a matched phrase consumes its words, as the longest match at each start.
+        after = start
+        for i in [i for i, word in enumerate(sentence, start) if word in by_first]:
+            if i < after:
                 continue
-            found.append((i, i + len(trigger.words), trigger))
-            i += len(trigger.words)
+            trigger = self._match_at(words, i, end)
+            if trigger is not None:
+                after = i + len(trigger.words)
+                found.append((i, after, trigger))
         if not found:
             return []
         stops = {s for s, _, t in found if t.kind == "terminator"}
@@ -194,12 +198,17 @@ class ContextScope:
         if not records:
             return doc
         scopes = doc_scopes(self.rules, doc, {record[SENT] for record in records})
+        if not scopes:  # the usual case: no trigger in any sentence with a match
+            for record in records:
+                record[NEGATED] = record[HEDGED] = False
+            doc.user_data[FLAGS] = bytes(len(doc))
+            return doc
+        negations = [s for s in scopes if s.kind == "negation"]
+        hedges = [s for s in scopes if s.kind == "hedge"]
         for record in records:
             start, end = record[START], record[END]
-            record[NEGATED] = any(
-                s.kind == "negation" and covers(s, start, end) for s in scopes
-            )
-            record[HEDGED] = any(s.kind == "hedge" and covers(s, start, end) for s in scopes)
+            record[NEGATED] = any(covers(s, start, end) for s in negations)
+            record[HEDGED] = any(covers(s, start, end) for s in hedges)
         doc.user_data[FLAGS] = token_flags(scopes, len(doc))
         return doc
 

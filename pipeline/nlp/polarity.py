@@ -46,6 +46,9 @@ from pipeline.nlp.themes import (
 RULES_DIR = Path(__file__).resolve().parent / "rules"
 DEFAULT_LEXICON = RULES_DIR / "valence.yaml"
 
+#: What ``combine`` returns for a single piece of evidence with this polarity (else neutral).
+_DIRECTED = frozenset({"mixed", "negative", "positive"})
+
 FLIP = {"positive": "negative", "negative": "positive", "neutral": "negative", "mixed": "mixed"}
 
 
@@ -83,15 +86,25 @@ class PhraseSet:
         """Where a phrase starts in ``words[start:end]`` (``words`` compared through ``key``)."""
         stop = len(words) if end is None else end
         by_first = self.by_first
-        if by_first.keys().isdisjoint(words[start:stop]):
+        span = words[start:stop]
+        if by_first.keys().isdisjoint(span):
             return []  # the usual case, answered by one set operation instead of a loop
-        found = []
-        for i in range(start, stop):
-            for keys in by_first.get(words[i], ()):
-                if len(keys) == 1 or tuple(words[i : i + len(keys)]) == keys:
-                    found.append(i)
-                    break
-        return found
+        # Only the tokens that start some phrase are looked at: the comprehension finds them at
+        # C speed, and the phrases of the change markers start with "de" and "in".
+        return [i for i in [i for i, word in enumerate(span, start) if word in by_first]
+                if self._starts_at(words, i)]
+
+    def first(self, words: Sequence[Hashable], start: int = 0) -> int | None:
+        """The first position from ``start`` where a phrase starts (``positions(...)[0]``)."""
+        by_first = self.by_first
+        for i, word in enumerate(words[start:], start):
+            if word in by_first and self._starts_at(words, i):
+                return i
+        return None
+
+    def _starts_at(self, words: Sequence[Hashable], i: int) -> bool:
+        return any(len(keys) == 1 or tuple(words[i : i + len(keys)]) == keys
+                   for keys in self.by_first[words[i]])
 
 
 class Lexicon:
@@ -121,14 +134,12 @@ class Lexicon:
 
 def change_point(lexicon: Lexicon, words: Sequence[Hashable]) -> int | None:
     """Token index of the "now" in a before/now story, or ``None`` when there is none."""
-    befores = lexicon.before.positions(words)
-    if not befores:
+    before, after = lexicon.before, lexicon.after
+    # Two set operations answer most docs; the scans stop at the first hit.
+    if before.by_first.keys().isdisjoint(words) or after.by_first.keys().isdisjoint(words):
         return None
-    first_before = befores[0]
-    for position in lexicon.after.positions(words):
-        if position > first_before:
-            return position
-    return None
+    first_before = before.first(words)
+    return None if first_before is None else after.first(words, first_before + 1)
 
 
 class PolarityTagger:
@@ -212,6 +223,9 @@ def combine(polarities: Iterable[tuple[str, bool]]) -> str:
     before/now story) make ``mixed``.
     """
     items = list(polarities)
+    if len(items) == 1:  # most codes have one match in a segment: no sets to build
+        polarity = items[0][0]
+        return polarity if polarity in _DIRECTED else "neutral"
     cued = {polarity for polarity, was_cued in items if was_cued}
     seen = cued or {polarity for polarity, _ in items}
     if "mixed" in seen or {"positive", "negative"} <= seen:

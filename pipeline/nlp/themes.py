@@ -670,7 +670,7 @@ class ThemeMatcher:
             if any(starts):
                 sent_of, sent_ends = sentence_bounds(doc, sent_starts)
                 found = self.patterns.find(ids, starts, sent_of)
-                records = self._prune(self._records(doc, found, lowers, sent_of, sent_ends))
+                records = self._records(doc, found, lowers, sent_of, sent_ends)
                 if records:
                     doc.user_data[VIEW] = (lowers, sent_of, sent_ends)
         self._write(doc, records)
@@ -714,7 +714,7 @@ class ThemeMatcher:
         lowers, sent_of, sent_ends = view = batch.doc_view(k)
         ids = batch.doc_ids(k) if batch.has_sequence(k) else None
         found = self.patterns.find_tries(tries, ids, sent_of)
-        records = self._prune(self._records(doc, found, lowers, sent_of, sent_ends))
+        records = self._records(doc, found, lowers, sent_of, sent_ends)
         if records:
             doc.user_data[VIEW] = view
         return records
@@ -763,12 +763,14 @@ class ThemeMatcher:
         sent_of: Sequence[int],
         sent_ends: Sequence[int],
     ) -> list[list[Any]]:
-        """One record per (code, span): no questions, no blocked or contained evidence."""
+        """One record per (code, span): no questions, no blocked or contained evidence, only
+        codes that can still reach ``min_score``."""
         kept: dict[tuple[str, int, int], list[Any]] = {}
         blocks: list[tuple[str, int, int]] = []
         questions: dict[int, bool] = {}
         skip_questions = self.skip_questions
-        for pattern, start, end in self._promising(found):
+        matches = self._promising(found)
+        for pattern, start, end in matches:
             sent = sent_of[start]
             if skip_questions:
                 question = questions.get(sent)
@@ -796,7 +798,12 @@ class ThemeMatcher:
                        for b_code, b_start, b_end in blocks):
                     del kept[key]
         _drop_nested(kept)
-        return sorted(kept.values(), key=lambda r: (r[START], r[END], r[CODE]))
+        records = sorted(kept.values(), key=lambda r: (r[START], r[END], r[CODE]))
+        if len(records) == len(matches):
+            # Every promising match became a record (no question, block, duplicate or nesting):
+            # each code has the pattern weights that passed ``_promising``, so all pass again.
+            return records
+        return self._prune(records)
 
 
 def _drop_nested(kept: dict[tuple[str, int, int], list[Any]]) -> None:

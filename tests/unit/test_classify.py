@@ -71,6 +71,9 @@ def test_small_slice_trains_a_loadable_model(trained, model_file: Path, tagger: 
     for a, b in zip(before, after, strict=True):
         assert a.keys() == b.keys()
         assert np.allclose(list(a.values()), list(b.values()))
+    # weights are kept in single precision (half the file), in memory as on disk
+    heads = loaded.text.named_steps["ovr"].estimators_ + loaded.shared_polarity.estimators_
+    assert {h.coef_.dtype for h in heads} == {np.dtype(np.float32)}
 
 
 def test_tagger_with_model_codes_residents_only_and_names_the_model(trained, tagger) -> None:

@@ -130,3 +130,30 @@ def test_tag_cli_path_streams_same_json(tagger: Tagger, tmp_path: Path) -> None:
     assert [json.loads(line)["themes"] for line in lines] == [
         [theme.model_dump() for theme in themes] for themes in expected
     ]
+
+
+def test_trusted_models_equal_model_construct() -> None:
+    """``trusted`` (the tagger's cheap ``model_construct``) leaves the same instance state."""
+    from pipeline.schema import EvidenceSpan, TagOutput, Theme
+    from pipeline.tagger import trusted
+
+    span = {"start": 3, "end": 10, "text": "eenzaam"}
+    theme = {"code": "eenzaamheid", "score": 0.9, "polarity": "negative",
+             "evidence": [EvidenceSpan.model_construct(**span)]}
+    output = {"id": "s1", "themes": [Theme.model_construct(**theme)]}
+    for model, fields in ((EvidenceSpan, span), (Theme, theme), (TagOutput, output)):
+        fast, slow = trusted(model, dict(fields)), model.model_construct(**fields)
+        assert type(fast) is model
+        assert fast.__getstate__() == slow.__getstate__()
+        assert fast.model_dump_json() == slow.model_dump_json()
+        assert fast == slow
+
+
+def test_combine_single_item_matches_general_rule() -> None:
+    """``combine``'s one-item shortcut answers what the set rule answers."""
+    from pipeline.nlp.polarity import combine
+
+    for polarity in ("positive", "negative", "neutral", "mixed", "other"):
+        for cued in (True, False):
+            general = combine([(polarity, cued), (polarity, cued)])  # two: the general rule
+            assert combine([(polarity, cued)]) == general
