@@ -32,6 +32,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 SCHEMA_VERSION = 1
@@ -300,9 +301,16 @@ class Store:
 
     # --- tags -------------------------------------------------------------------------------
     def record_codebook(self, name: str, version: str, hash_: str, yaml_text: str) -> None:
-        with self.session() as s:
-            if s.get(CodebookVersion, hash_) is None:
-                s.add(CodebookVersion(hash=hash_, name=name, version=version, yaml=yaml_text))
+        """Idempotent, also when two workers (the Dask runner) register the same codebook at
+        the same moment: the one whose insert loses the race finds the other's row and is done."""
+        try:
+            with self.session() as s:
+                if s.get(CodebookVersion, hash_) is None:
+                    s.add(CodebookVersion(hash=hash_, name=name, version=version, yaml=yaml_text))
+        except IntegrityError:
+            with self.session() as s:
+                if s.get(CodebookVersion, hash_) is None:
+                    raise
 
     @staticmethod
     def replace_tags(
