@@ -215,6 +215,22 @@ def gold_to_inputs(gold: Sequence[GoldItem]) -> list[TagInput]:
 WEAK_F1 = 0.65
 
 
+def weak_code_advice(curve: dict[str, Any] | None) -> str:
+    """What would help the weak codes, read from the learning curve: more of the same data
+    while the curve still climbs, better labels once it has flattened."""
+    points = (curve or {}).get("points") or []
+    sizes = sorted({p["size"] for p in points})
+    if len(sizes) >= 3:
+        mean = {s: np.mean([p["macro_f1"] for p in points if p["size"] == s]) for s in sizes}
+        two_thirds = min(sizes, key=lambda s: abs(s - sizes[-1] * 2 / 3))
+        if mean[sizes[-1]] - mean[two_thirds] < 0.01:
+            return ("The learning curve is flat over the last third of the training data: "
+                    "labels checked by two annotators (`kracht review agreement`) and sharper "
+                    "guidance between neighbouring codes would help these codes more than more "
+                    "segments of the same kind.")
+    return "More labeled segments for these codes would help most."
+
+
 def model_card(metrics: dict[str, Any]) -> str:
     """``MODEL_CARD.md`` from ``metrics.json``: data, method, numbers, limits."""
     data = metrics["data"]
@@ -322,7 +338,7 @@ def model_card(metrics: dict[str, Any]) -> str:
         weak = sorted((v["f1"], c) for c, v in model["codes"].items() if v["f1"] < WEAK_F1)
         if weak:
             lines += [f"- {code}: test F1 {f1:.2f}" for f1, code in weak]
-            lines.append("- More labeled segments for these codes would help most.")
+            lines.append(f"- {weak_code_advice(metrics.get('learning_curve'))}")
         else:
             lines.append(f"- none below F1 {WEAK_F1} on the test file")
     curve = metrics.get("learning_curve")

@@ -148,3 +148,18 @@ def test_review_queue_ranks_resident_segments_by_margin(store, tmp_path: Path,
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(lines) == 3 and lines[0]["margin"] <= lines[-1]["margin"]
+
+
+def test_weak_code_advice_follows_the_learning_curve() -> None:
+    from pipeline.model_eval import weak_code_advice
+
+    def curve(scores: list[float]) -> dict:
+        sizes = [100, 400, 700, 1000]
+        return {"points": [{"size": s, "seed": seed, "macro_f1": f}
+                           for s, f in zip(sizes, scores, strict=True) for seed in (0, 1)]}
+
+    climbing = weak_code_advice(curve([0.40, 0.50, 0.58, 0.65]))
+    flat = weak_code_advice(curve([0.40, 0.60, 0.66, 0.665]))
+    assert "More labeled segments" in climbing
+    assert "flat" in flat and "two annotators" in flat
+    assert "More labeled segments" in weak_code_advice(None)  # no curve drawn: no claim
