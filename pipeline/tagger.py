@@ -147,31 +147,28 @@ def merge(
     if stacked is not None:
         return _stacked_themes(text, codebook, evidence, predicted, stacked, model)
     themes: list[Theme] = []
-    for code in codebook.codes:
+    for code in codebook.codes:  # a plain classifier: rules or model may assign
         items = evidence.get(code.id, ())
         score = rule_score(items) if items else 0.0
-        assigned = score >= codebook.threshold
-        rule_polarity = combine((e.polarity, e.cued) for e in items) if items else "neutral"
-        polarity = rule_polarity
-        if model is not None:
-            if stacked is not None:
-                score = float(stacked.get(code.id, 0.0))
-                assigned = score >= model.threshold(code.id)
-            else:
-                probability = float(predicted.get(code.id, 0.0))
-                assigned = assigned or probability >= model.threshold(code.id)
-                score = max(score, probability)
-            if assigned and hasattr(model, "polarity"):
-                polarity = model.polarity(code.id, predicted, items, rule_polarity)
-        if not assigned:
+        probability = float(predicted.get(code.id, 0.0))
+        if score < codebook.threshold and probability < model.threshold(code.id):
             continue
-        spans = _spans(text, items)
-        if not spans and model is not None and hasattr(model, "evidence"):
-            spans = model.evidence(text, code.id)
-        themes.append(
-            _theme(code.id, score, polarity, spans)
-        )
+        themes.append(_model_theme(text, code.id, max(score, probability), items, predicted,
+                                   model))
     return themes
+
+
+def _model_theme(text: str, code: str, score: float, items: Sequence[RuleEvidence],
+                 predicted: Mapping[str, float], model: Any) -> Theme:
+    """An assigned code with a model on: polarity from the model when it has a polarity step
+    (else the rules'), evidence from the rules or else from the model."""
+    polarity = combine([(e.polarity, e.cued) for e in items]) if items else "neutral"
+    if hasattr(model, "polarity"):
+        polarity = model.polarity(code, predicted, items, polarity)
+    spans = _spans(text, items)
+    if not spans and hasattr(model, "evidence"):
+        spans = model.evidence(text, code)
+    return _theme(code, score, polarity, spans)
 
 
 def _theme(code: str, score: float, polarity: str, spans: list[EvidenceSpan]) -> Theme:
@@ -191,22 +188,11 @@ def _stacked_themes(
     """``merge`` with a stacking classifier: the stacked probability alone decides, so rule
     polarity, model polarity and evidence are only worked out for the codes that are assigned
     (a handful of the 14); otherwise the same steps as ``merge``."""
-    themes: list[Theme] = []
-    for code in codebook.codes:
-        score = float(stacked.get(code.id, 0.0))
-        if score < model.threshold(code.id):
-            continue
-        items = evidence.get(code.id, ())
-        polarity = combine([(e.polarity, e.cued) for e in items]) if items else "neutral"
-        if hasattr(model, "polarity"):
-            polarity = model.polarity(code.id, predicted, items, polarity)
-        spans = _spans(text, items)
-        if not spans and hasattr(model, "evidence"):
-            spans = model.evidence(text, code.id)
-        themes.append(
-            _theme(code.id, score, polarity, spans)
-        )
-    return themes
+    return [
+        _model_theme(text, code.id, score, evidence.get(code.id, ()), predicted, model)
+        for code in codebook.codes
+        if (score := float(stacked.get(code.id, 0.0))) >= model.threshold(code.id)
+    ]
 
 
 def _rule_themes(

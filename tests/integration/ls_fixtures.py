@@ -14,12 +14,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 import pytest
 from pydantic import SecretStr
 
 from annotation import server as ls
+from pipeline.config import Settings, get_settings
 from pipeline.store import Document, Segment, Store, Tag, TaggedSegment
 
 CODES = [
@@ -245,6 +247,18 @@ def add_documents(
                 ids.append(seg_id)
                 i += 1
     return ids
+
+
+def pointed_at(url: str, token: SecretStr, home: Path, project: str,
+               monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Settings for one test: its own kracht home and SQLite store, this Label Studio server
+    and token, and a project name of its own (``project`` plus a random suffix)."""
+    monkeypatch.setenv("KRACHT_HOME", str(home))
+    monkeypatch.setenv("KRACHT_LS_URL", url)
+    monkeypatch.setenv("KRACHT_LS_TOKEN", token.get_secret_value())
+    monkeypatch.setenv("KRACHT_LS_PROJECT", f"{project} {secrets.token_hex(4)}")
+    monkeypatch.delenv("KRACHT_DATABASE_URL", raising=False)
+    return get_settings()
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 30.0) -> None:

@@ -31,7 +31,7 @@ from annotation.client import (
 )
 from annotation.pull import pull, reviewed_examples
 from annotation.push import PushError, project_tasks, push, select_items
-from pipeline.config import Settings, get_settings
+from pipeline.config import Settings
 from pipeline.store import Annotation, ReviewTask, Store, Tag
 from tests.integration import ls_fixtures
 from tests.integration.ls_fixtures import CODES, SENTENCES, FaultProxy, RunningServer, add_documents
@@ -127,12 +127,8 @@ def alpha_binary_two_coders(pairs: list[tuple[bool, bool]]) -> float:
 def review_settings(
     ls_server: RunningServer, tmp_path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Settings]:
-    monkeypatch.setenv("KRACHT_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("KRACHT_LS_URL", ls_server.url)
-    monkeypatch.setenv("KRACHT_LS_TOKEN", ls_server.token.get_secret_value())
-    monkeypatch.setenv("KRACHT_LS_PROJECT", f"kracht test {secrets.token_hex(4)}")
-    monkeypatch.delenv("KRACHT_DATABASE_URL", raising=False)
-    yield get_settings()
+    yield ls_fixtures.pointed_at(ls_server.url, ls_server.token, tmp_path / "home",
+                                 "kracht test", monkeypatch)
 
 
 @pytest.fixture

@@ -24,9 +24,9 @@ from sqlalchemy import func, select
 from annotation import server as ls
 from annotation.client import LabelStudioClient, RetryPolicy
 from annotation.push import PushError, PushResult, project_tasks, push
-from pipeline.config import Settings, get_settings
+from pipeline.config import Settings
 from pipeline.store import ReviewTask, Run, Segment, Store, Tag, TaggedSegment
-from tests.integration.ls_fixtures import SENTENCES, add_documents, wait_for
+from tests.integration.ls_fixtures import SENTENCES, add_documents, pointed_at, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -110,12 +110,8 @@ def own_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnServer]:
 def restart_settings(
     own_server: OwnServer, tmp_path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Settings]:
-    monkeypatch.setenv("KRACHT_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("KRACHT_LS_URL", own_server.url)
-    monkeypatch.setenv("KRACHT_LS_TOKEN", own_server.token.get_secret_value())
-    monkeypatch.setenv("KRACHT_LS_PROJECT", f"kracht restart {secrets.token_hex(4)}")
-    monkeypatch.delenv("KRACHT_DATABASE_URL", raising=False)
-    yield get_settings()
+    yield pointed_at(own_server.url, own_server.token, tmp_path / "home", "kracht restart",
+                     monkeypatch)
 
 
 @pytest.fixture

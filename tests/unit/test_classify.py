@@ -153,15 +153,32 @@ class Evil:
     """A type no kracht model holds."""
 
 
-def test_unexpected_type_is_refused_with_the_file_name(trained, tmp_path: Path) -> None:
+def _forest() -> object:
+    from sklearn.ensemble import RandomForestClassifier
+
+    return RandomForestClassifier()
+
+
+@pytest.mark.parametrize(
+    ("make_payload", "name", "refused"),
+    [
+        (Evil, "evil.skops", r"evil\.skops.*Evil"),
+        # skops trusts every scikit-learn estimator by default; the loader does not
+        (_forest, "forest.skops", r"forest\.skops.*RandomForestClassifier"),
+    ],
+    ids=["foreign-type", "scikit-learn-type-a-kracht-model-never-holds"],
+)
+def test_unexpected_type_is_refused_with_the_file_name(
+    trained, tmp_path: Path, make_payload, name: str, refused: str
+) -> None:
     import skops.io as sio
 
     classifier, _ = trained
     state = classifier.to_state()
-    state["metadata"] = {**state["metadata"], "payload": Evil()}
-    path = tmp_path / "evil.skops"
+    state["metadata"] = {**state["metadata"], "payload": make_payload()}
+    path = tmp_path / name
     sio.dump(state, path)
-    with pytest.raises(UntrustedModelError, match=r"evil\.skops.*Evil"):
+    with pytest.raises(UntrustedModelError, match=refused):
         load_classifier(path)
 
 
@@ -228,20 +245,6 @@ def test_char_tokens_equal_scikit_learn_char_wb() -> None:
     for text in ("Ik ben 'n oude  Vrouw\tuit\nDe Pijp, éénzaam?", "u", "", "a bc def ghij",
                  "Zó blij!! Met de buurtkamer…"):
         assert char_tokens(text) == reference(text)
-
-
-def test_a_scikit_learn_type_a_kracht_model_never_holds_is_refused(trained, tmp_path) -> None:
-    """skops trusts every scikit-learn estimator by default; the loader does not."""
-    import skops.io as sio
-    from sklearn.ensemble import RandomForestClassifier
-
-    classifier, _ = trained
-    state = classifier.to_state()
-    state["metadata"] = {**state["metadata"], "extra": RandomForestClassifier()}
-    path = tmp_path / "forest.skops"
-    sio.dump(state, path)
-    with pytest.raises(UntrustedModelError, match=r"forest\.skops.*RandomForestClassifier"):
-        load_classifier(path)
 
 
 def test_fast_transform_equals_the_feature_union(trained) -> None:
