@@ -24,6 +24,7 @@ from sklearn.multiclass import OneVsRestClassifier
 from pipeline.classify import (
     MODEL_FILE,
     STACK_FEATURES,
+    Neighbours,
     ThemeClassifier,
     polarity_features,
     polarity_probabilities,
@@ -40,6 +41,8 @@ log = logging.getLogger(__name__)
 DATA_DIR = PROJECT_ROOT / "data"
 DEFAULT_TRAIN = (DATA_DIR / "train", DATA_DIR / "dev")
 DEFAULT_TEST = DATA_DIR / "test" / "test.jsonl"
+#: A second annotator's blind labels of the test file (scored as a human reference).
+DEFAULT_REFERENCE = DATA_DIR / "test" / "second_annotator.jsonl"
 DEFAULT_NAME = "themes"
 #: Fewer positives than this and a code cannot get out-of-fold scores and a threshold.
 MIN_POSITIVES = 3
@@ -272,6 +275,7 @@ def fit_classifier(
     splits = oof_splits(n, folds, seed, groups)
 
     decision = np.zeros((n, len(codes)))
+    votes = np.zeros((n, len(codes)))
     oof_polarity = np.zeros((n, len(codes), len(POLARITIES)))
     oof_shared = np.zeros((n, len(POLARITIES)))
     for train_idx, test_idx in splits:
@@ -279,8 +283,9 @@ def fit_classifier(
         features = model.named_steps["features"]
         test_x = features.transform([texts[i] for i in test_idx])
         decision[test_idx] = model.named_steps["ovr"].decision_function(test_x)
+        train_x = features.transform([texts[i] for i in train_idx])
+        votes[test_idx] = Neighbours.fit(train_x, y[train_idx]).vote(test_x)
         if polarity:
-            train_x = features.transform([texts[i] for i in train_idx])
             fold_examples = [examples[i] for i in train_idx]
             for j, code in enumerate(codes):
                 pol_model = fit_polarity(train_x, fold_examples, code)
@@ -293,7 +298,7 @@ def fit_classifier(
 
     platt = np.zeros((len(codes), 2))
     stack = np.zeros((len(codes), 1 + len(STACK_FEATURES)))
-    inputs = stack_features(decision, rules)  # (n, codes, features)
+    inputs = stack_features(decision, rules, votes)  # (n, codes, features)
     oof = np.zeros((n, len(codes)))
     thresholds: dict[str, float] = {}
     for j, code in enumerate(codes):
@@ -332,6 +337,7 @@ def fit_classifier(
         polarity_models=polarity_models,
         shared_polarity=shared_polarity,
         polarity_stack=polarity_stack,
+        neighbours=Neighbours.fit(all_x, y),
         metadata={
             "folds": folds,
             "seed": seed,
@@ -406,16 +412,18 @@ def train(
     name: str = DEFAULT_NAME,
     folds: int = 5,
     curve: str | Path | None = None,
+    reference_path: str | Path | None = DEFAULT_REFERENCE,
 ) -> TrainResult:
     """Train on ``train_paths`` (+ reviewed examples), score on ``test_path``, write the folder.
 
     The folder is ``<out_root>/<name>/<version>/`` (``out_root`` defaults to the project's
     ``models/``): ``model.skops``, ``metrics.json`` and ``MODEL_CARD.md``. With ``curve`` (a
     PNG path, relative paths inside the folder) a learning curve on the test file is drawn too.
+    ``reference_path``: a second annotator's labels of the test file, scored beside the model.
     """
     from pipeline.config import MODELS_DIR
     from pipeline.evaluate import score
-    from pipeline.model_eval import compare, curve_report, model_card
+    from pipeline.model_eval import compare, curve_report, human_reference, model_card
     from pipeline.tagger import Tagger
 
     started = time.perf_counter()
@@ -472,6 +480,9 @@ def train(
     if gold:
         comparison = compare(tagger, gold, classifier)
         metrics["test"] = comparison.as_dict()
+        reference = human_reference(gold, reference_path, codebook) if reference_path else None
+        if reference is not None:
+            metrics["test"]["human_reference"] = reference.as_dict()
         if curve:
             path = folder / curve if not Path(curve).is_absolute() else Path(curve)
             points = curve_report(tagger, gold, path, comparison, train_paths)

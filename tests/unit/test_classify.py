@@ -121,10 +121,39 @@ def test_stack_features_shape_and_interactions() -> None:
     decision = np.array([[2.0, -1.0]])
     rules = np.zeros((1, 2, 5))
     rules[0, 0, 0] = 0.9  # code 0: rules fire
-    x = stack_features(decision, rules)
+    x = stack_features(decision, rules, np.array([[0.25, 0.0]]))
     assert x.shape == (1, 2, len(STACK_FEATURES))
-    assert x[0, 0, -2] == pytest.approx(1.8)  # text × rule score
-    assert x[0, 0, -1] == 1.0 and x[0, 1, -1] == 0.0  # rules alone would assign code 0 only
+    assert x[0, 0, -3] == pytest.approx(1.8)  # text × rule score
+    assert x[0, 0, -2] == 1.0 and x[0, 1, -2] == 0.0  # rules alone would assign code 0 only
+    assert x[0, 0, -1] == 0.25 and x[0, 1, -1] == 0.0  # the neighbours' vote
+
+
+def test_neighbours_vote_on_hand_checked_rows() -> None:
+    """Cosine over rare features only, top k, similarity-weighted share of labels."""
+    from scipy import sparse
+
+    from pipeline.classify import Neighbours
+
+    # columns: 0 is in every row (frequent: takes no part), 1-3 are rare
+    train = sparse.csr_matrix(np.array([
+        [1.0, 3.0, 0.0, 0.0],
+        [1.0, 0.0, 4.0, 0.0],
+        [1.0, 3.0, 4.0, 0.0],
+    ] + [[1.0, 0.0, 0.0, 0.0]] * 97))  # 100 rows: column 0 has df 1.0, columns 1-3 df <= 0.02
+    labels = np.zeros((100, 2))
+    labels[0, 0] = labels[1, 1] = labels[2, 0] = labels[2, 1] = 1.0
+    nb = Neighbours.fit(train, labels, k=2, max_df=0.05)
+    # a query that shares only column 1: rows 0 (cos 1) and 2 (cos 0.6) are nearest
+    query = sparse.csr_matrix(np.array([[5.0, 2.0, 0.0, 0.0]], dtype=np.float32))
+    vote = nb.vote(query)
+    assert vote[0, 0] == pytest.approx(1.0)  # both neighbours carry code 0
+    assert vote[0, 1] == pytest.approx(0.6 / 1.6)  # only row 2 (weight 0.6) carries code 1
+    # a query with only the frequent column finds nobody: no vote, no NaN
+    assert nb.vote(sparse.csr_matrix(np.array([[1.0, 0, 0, 0]], dtype=np.float32))).tolist() \
+        == [[0.0, 0.0]]
+    # chunking changes nothing
+    many = sparse.vstack([query] * 5).tocsr()
+    assert np.allclose(nb.vote(many, chunk=2), np.repeat(vote, 5, axis=0))
 
 
 def test_best_threshold_on_hand_checked_scores() -> None:
@@ -230,7 +259,8 @@ def test_per_segment_probabilities_match_the_vectorised_stack(trained, tagger) -
     texts = [e.text for e in examples[:40]]
     for prediction, doc in zip(classifier.predict(texts), tagger.nlp.pipe(texts), strict=True):
         evidence = rule_evidence(doc)
-        x = stack_features(prediction.decision, rule_matrix(evidence, classifier.codes))
+        x = stack_features(prediction.decision, rule_matrix(evidence, classifier.codes),
+                           prediction.neighbours)
         expected = sigmoid((x * classifier.stack[:, :-1]).sum(axis=1) + classifier.stack[:, -1])
         got = classifier.probabilities(prediction, evidence)
         assert np.allclose([got[c] for c in classifier.codes], expected)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ from pipeline.model_eval import (
     ModelReport,
     QueueItem,
     brier,
+    human_reference,
     markdown_table,
     model_card,
     plot_learning_curve,
@@ -163,3 +165,40 @@ def test_weak_code_advice_follows_the_learning_curve() -> None:
     assert "More labeled segments" in climbing
     assert "flat" in flat and "two annotators" in flat
     assert "More labeled segments" in weak_code_advice(None)  # no curve drawn: no claim
+
+
+def test_human_reference_scores_a_second_annotator(tmp_path: Path) -> None:
+    book = load_codebook(DEFAULT_CODEBOOK)
+    gold = [
+        GoldItem("a", "x", "resident", {"eenzaamheid": "negative", "netwerken": "negative"}),
+        GoldItem("b", "y", "resident", {"ontmoeting": "neutral"}),
+        GoldItem("c", "z", "interviewer", {}),
+    ]
+    path = tmp_path / "second.jsonl"
+    lines = [{"id": "b", "themes": {"ontmoeting": "positive"}},  # found, polarity differs
+             {"id": "a", "themes": {"eenzaamheid": "negative"}},  # netwerken missed
+             {"id": "c", "themes": {}}]
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+    ref = human_reference(gold, path, book)
+    assert ref is not None
+    assert ref.codes["netwerken"].fn == 1 and ref.codes["eenzaamheid"].tp == 1
+    assert ref.micro.precision == 1.0 and ref.micro.recall == pytest.approx(2 / 3)
+    assert ref.polarity_accuracy == 0.5
+    # another test file (ids differ) or no file: no reference rather than a wrong one
+    assert human_reference(gold[:2], path, book) is None
+    assert human_reference(gold, tmp_path / "none.jsonl", book) is None
+
+    report = _report()
+    metrics = {
+        "model": "themes@1.0.0", "trained_at": "2026-01-01T00:00:00+00:00",
+        "train_seconds": 1.0, "nlp": "blank:nl",
+        "codebook": {"name": "kracht", "version": "1.0.0", "hash": "abc"},
+        "data": {"files": ["data/train"], "examples": 3, "positives": {},
+                 "test_file": "t.jsonl", "test_examples": 3},
+        "out_of_fold": {"macro_f1": 0.7, "polarity_accuracy": 0.8},
+        "test": {**report.as_dict(), "human_reference": ref.as_dict()},
+    }
+    card = model_card(metrics)
+    line = next(x for x in card.splitlines() if x.startswith("- Human reference"))
+    assert f"macro-F1 {ref.macro_f1:.3f}" in line
+    assert f"{report.systems[-1].macro_f1 / ref.macro_f1:.0%} of that" in line
