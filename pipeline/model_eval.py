@@ -7,7 +7,6 @@ gold file: the keyword baseline (QDA-style text search), the rules-only tagger a
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,7 +16,14 @@ from typing import Any
 import numpy as np
 
 from pipeline.classify import ThemeClassifier
-from pipeline.evaluate import GoldItem, Scores, keyword_baseline, score, tagger_predictions
+from pipeline.evaluate import (
+    GoldItem,
+    Scores,
+    keyword_baseline,
+    read_gold,
+    score,
+    tagger_predictions,
+)
 from pipeline.schema import TagInput
 
 
@@ -217,24 +223,15 @@ WEAK_F1 = 0.65
 
 
 def human_reference(gold: Sequence[GoldItem], path: str | Path, codebook: Any) -> Scores | None:
-    """A second annotator's blind labels of the gold file, scored like a system.
+    """A second annotator's blind labels of the gold file (same format), scored like a system.
 
     It tells how far people who follow the same guide agree on these segments: the model's
     numbers mean more next to it (a model at 0.68 is far from a ceiling of 0.70 and far from
     one of 0.90). ``None`` when the file is missing or labels other segments than ``gold``.
     """
-    path = Path(path)
-    if not path.is_file():
+    if not Path(path).is_file():
         return None
-    labels: dict[str, dict[str, str]] = {}
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if line.strip():
-                try:
-                    data = json.loads(line)
-                    labels[str(data["id"])] = dict(data.get("themes") or {})
-                except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                    raise ValueError(f"{path}:{number}: bad label line ({exc})") from exc
+    labels = {item.id: item.themes for item in read_gold(path)}
     if set(labels) != {g.id for g in gold}:
         return None
     return score("second annotator (blind)", gold, [labels[g.id] for g in gold], codebook)

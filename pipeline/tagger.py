@@ -112,6 +112,12 @@ def rule_score(evidence: Sequence[RuleEvidence]) -> float:
     return noisy_or(best.values())
 
 
+def rule_polarity(evidence: Sequence[RuleEvidence]) -> str:
+    """The rules' polarity for one code in one segment (``neutral`` without evidence): what the
+    merge uses, and what the classifier's polarity step was trained on as the rules' say."""
+    return combine([(e.polarity, e.cued) for e in evidence]) if evidence else "neutral"
+
+
 def merge(
     text: str,
     codebook: Codebook,
@@ -162,7 +168,7 @@ def _model_theme(text: str, code: str, score: float, items: Sequence[RuleEvidenc
                  predicted: Mapping[str, float], model: Any) -> Theme:
     """An assigned code with a model on: polarity from the model when it has a polarity step
     (else the rules'), evidence from the rules or else from the model."""
-    polarity = combine([(e.polarity, e.cued) for e in items]) if items else "neutral"
+    polarity = rule_polarity(items)
     if hasattr(model, "polarity"):
         polarity = model.polarity(code, predicted, items, polarity)
     spans = _spans(text, items)
@@ -209,10 +215,7 @@ def _rule_themes(
         score = rule_score(items)
         if score < threshold:
             continue
-        themes.append(
-            _theme(code.id, score, combine([(e.polarity, e.cued) for e in items]),
-                   _spans(text, items))
-        )
+        themes.append(_theme(code.id, score, rule_polarity(items), _spans(text, items)))
     return themes
 
 

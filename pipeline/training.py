@@ -103,13 +103,9 @@ def rule_evidence_for(tagger: Any, texts: Sequence[str]) -> list[dict[str, list[
 def rule_polarities(evidence: Sequence[Mapping[str, Sequence[Any]]], codes: Sequence[str]
                     ) -> list[dict[str, str]]:
     """The rules' polarity per code with evidence, as ``merge`` hands it to the classifier."""
-    from pipeline.nlp.polarity import combine
+    from pipeline.tagger import rule_polarity
 
-    return [
-        {code: combine((item.polarity, item.cued) for item in ev[code])
-         for code in codes if ev.get(code)}
-        for ev in evidence
-    ]
+    return [{code: rule_polarity(ev[code]) for code in codes if ev.get(code)} for ev in evidence]
 
 
 # --- fitting -----------------------------------------------------------------------------------

@@ -175,9 +175,12 @@ def test_human_reference_scores_a_second_annotator(tmp_path: Path) -> None:
         GoldItem("c", "z", "interviewer", {}),
     ]
     path = tmp_path / "second.jsonl"
-    lines = [{"id": "b", "themes": {"ontmoeting": "positive"}},  # found, polarity differs
-             {"id": "a", "themes": {"eenzaamheid": "negative"}},  # netwerken missed
-             {"id": "c", "themes": {}}]
+    # the gold file's format; in another order
+    lines = [{"id": "b", "text": "y", "speaker": "resident",
+              "themes": {"ontmoeting": "positive"}},  # found, polarity differs
+             {"id": "a", "text": "x", "speaker": "resident",
+              "themes": {"eenzaamheid": "negative"}},  # netwerken missed
+             {"id": "c", "text": "z", "speaker": "interviewer", "themes": {}}]
     path.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
     ref = human_reference(gold, path, book)
     assert ref is not None
