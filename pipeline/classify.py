@@ -496,32 +496,30 @@ class FastTfidf:
 
     def _word_block(self, rows: np.ndarray, ids: np.ndarray, which: int, n: int) -> Any:
         """Counts of word (``which`` 0) or lemma (1) unigrams and bigrams per text."""
-        from scipy import sparse
-
         columns = self._unit_columns[which].view()[ids]
         pair_rows, pair_columns = _pairs_apart(rows, columns, 1, self._pairs[which],
                                                self._sizes[which])
         single = columns >= 0
-        all_rows = np.concatenate([rows[single], pair_rows])
-        all_columns = np.concatenate([columns[single], pair_columns])
-        return sparse.csr_matrix(
-            (np.ones(len(all_rows), dtype=self.blocks[which].dtype), (all_rows, all_columns)),
-            shape=(n, self._sizes[which]),
-        )
+        return self._counts(which, np.concatenate([rows[single], pair_rows]),
+                            np.concatenate([columns[single], pair_columns]), n)
 
     def _skip_block(self, rows: np.ndarray, ids: np.ndarray, n: int) -> Any:
         """Counts of skip pairs per text: word pairs 2 to ``SKIP_WINDOW`` apart."""
-        from scipy import sparse
-
         assert self._skips is not None
         columns = self._unit_columns[0].view()[ids]
         found = [_pairs_apart(rows, columns, distance, self._skips, self._sizes[0])
                  for distance in range(2, SKIP_WINDOW + 1)]
-        all_rows = np.concatenate([r for r, _ in found])
-        all_columns = np.concatenate([c for _, c in found])
+        return self._counts(3, np.concatenate([r for r, _ in found]),
+                            np.concatenate([c for _, c in found]), n)
+
+    def _counts(self, which: int, rows: np.ndarray, columns: np.ndarray, n: int) -> Any:
+        """Block ``which`` as counts from one (row, column) hit per unit or pair found (repeats
+        add up when ``_weighted`` sums duplicates)."""
+        from scipy import sparse
+
         return sparse.csr_matrix(
-            (np.ones(len(all_rows), dtype=self.blocks[3].dtype), (all_rows, all_columns)),
-            shape=(n, self._sizes[3]),
+            (np.ones(len(rows), dtype=self.blocks[which].dtype), (rows, columns)),
+            shape=(n, self._sizes[which]),
         )
 
     def _char_block(self, rows: np.ndarray, ids: np.ndarray, n: int) -> Any:
